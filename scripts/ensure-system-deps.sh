@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the real peers the test suite drives (sipp from Debian's sip-tester) when they are missing.
+# Runs before `npm test`, so the test command works on a fresh Debian machine as well as in CI.
+set -euo pipefail
+need=()
+command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
+[ ${#need[@]} -eq 0 ] && exit 0
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "missing ${need[*]} and no apt-get here: install them by hand" >&2
+  exit 1
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "installing system packages for the tests: ${need[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"

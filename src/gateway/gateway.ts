@@ -1,0 +1,151 @@
+/**
+ * Assembles one gateway process: SIP transports, the proxy core, the in-process route function, the dialog store and
+ * the admin/function HTTP server. Used by the CLI (main.ts) and by tests that want a gateway in-process.
+ */
+import { createServer, type Server } from "node:http";
+import { getRequestListener } from "@hono/node-server";
+import { Hono } from "hono";
+import type { Config } from "../config.ts";
+import { createAdminApp } from "../../functions/admin.ts";
+import { createRouteApp, decideRoute, localTurns } from "../../functions/route.ts";
+import { DestinationRegistry } from "../destination/registry.ts";
+import type { DialogStore } from "../dialog/dialog.ts";
+import { MemoryDialogStore } from "../dialog/memory.ts";
+import { IdMint } from "../proxy/ids.ts";
+import { RouteSigner } from "../proxy/route-token.ts";
+import { systemClock, type Clock } from "../transaction/clock.ts";
+import { OurAddresses, pickAdvertisedHost } from "./addresses.ts";
+import { Counters } from "./counters.ts";
+import type { Logger } from "./log.ts";
+import { ProxyCore, type RouteHandler } from "./proxy-core.ts";
+import type { Transport } from "./transport.ts";
+import { TcpTransport } from "./transport-tcp.ts";
+import { UdpTransport } from "./transport-udp.ts";
+
+export interface GatewayDeps {
+  readonly config: Config;
+  readonly secret: string;
+  readonly adminToken: string;
+  readonly log: Logger;
+  readonly clock?: Clock;
+  readonly dialogs?: DialogStore;
+  /** Replace the in-process route function (remote mode, tests). */
+  readonly route?: RouteHandler;
+}
+
+export interface Gateway {
+  readonly transports: readonly Transport[];
+  readonly httpPort: number;
+  readonly destinations: DestinationRegistry;
+  readonly counters: Counters;
+  readonly core: ProxyCore;
+  /** Graceful stop: no new calls, wait (bounded) for transactions in flight, then close everything. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
+  const { config, log } = deps;
+  const clock = deps.clock ?? systemClock;
+  const counters = new Counters();
+  const destinations = new DestinationRegistry();
+  for (const uri of config.destinations) {
+    const added = destinations.add({ uri });
+    if (!added.ok) throw new Error(`destination ${uri}: ${added.conflict}`);
+  }
+  const memoryStore = deps.dialogs ? undefined : new MemoryDialogStore(() => clock.now());
+  const dialogs = deps.dialogs ?? memoryStore!;
+
+  const transports: Transport[] = config.sipListen.map((spec) =>
+    spec.transport === "udp" ? new UdpTransport(spec.host, spec.port) : new TcpTransport(spec.host, spec.port, { maxMessageSize: config.maxMessageSize }),
+  );
+  const byKind = new Map(transports.map((t) => [t.kind, t] as const));
+
+  const turns = localTurns();
+  const routePorts = { destinations: () => destinations.snapshot(), turn: turns };
+  const route: RouteHandler = deps.route ?? ((event) => decideRoute(event, routePorts));
+
+  const gatewayId = new IdMint().next();
+  let core: ProxyCore | undefined;
+  const started = transports.map((transport) => transport.start((data, source) => core?.handle(data, source)));
+  await Promise.all(started);
+  const listens = transports.map((t) => t.local);
+  const addresses = new OurAddresses(pickAdvertisedHost(config.advertise, listens), listens);
+
+  core = new ProxyCore(
+    {
+      clock,
+      timers: { t1: config.t1Ms, t2: config.t2Ms, t4: config.t4Ms },
+      addresses,
+      ids: new IdMint(),
+      signer: new RouteSigner(deps.secret),
+      dialogs,
+      dialogTtlMs: config.dialogTtlS * 1000,
+      branchTimeoutMs: config.branchTimeoutMs,
+      gatewayId,
+      log,
+      counters,
+      send(target, data, onError, connectionId) {
+        const transport = byKind.get(target.transport);
+        if (!transport) {
+          onError?.(new Error(`no ${target.transport} transport configured`));
+          return;
+        }
+        transport.send(target.host, target.port, data, onError, connectionId);
+      },
+    },
+    { route, maxMessageSize: config.maxMessageSize },
+  );
+  const proxy = core;
+
+  const sweeper = memoryStore ? setInterval(() => memoryStore.sweep(), 30_000).unref() : undefined;
+
+  const app = new Hono();
+  app.route(
+    "/",
+    createAdminApp({
+      token: deps.adminToken,
+      destinations,
+      dialogs,
+      status: () => {
+        const all: Record<string, number> = { ...counters.snapshot(), "transactions.pending": proxy.pending };
+        for (const t of transports) for (const [k, v] of Object.entries(t.counters)) all[`transport.${k}`] = v;
+        return { ready: true, draining: proxy.draining, counters: all };
+      },
+    }),
+  );
+  // The route function is reachable over HTTP too (same code as the in-process default).
+  app.route("/functions", createRouteApp(routePorts));
+  const http: Server = createServer(getRequestListener(app.fetch));
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(config.httpListen.port, config.httpListen.host, () => {
+      http.off("error", reject);
+      resolve();
+    });
+  });
+  const httpAddress = http.address();
+  const httpPort = httpAddress && typeof httpAddress === "object" ? httpAddress.port : config.httpListen.port;
+
+  return {
+    transports,
+    httpPort,
+    destinations,
+    counters,
+    core: proxy,
+    async stop(graceMs = config.shutdownGraceMs) {
+      proxy.drain();
+      const deadline = Date.now() + graceMs;
+      while (proxy.inFlight > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      proxy.dispose();
+      if (sweeper) clearInterval(sweeper);
+      await Promise.all(transports.map((t) => t.close()));
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+      await dialogs.close();
+    },
+  };
+}

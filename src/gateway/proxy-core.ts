@@ -1,0 +1,548 @@
+/**
+ * The proxy core: every datagram or stream frame comes in here, is parsed once, and is handled as RFC 3261 §16 says
+ * a transaction-stateful, record-routing proxy must.
+ *
+ * - Requests: server transaction matching (§17.2.3) absorbs retransmissions; ACK for our non-2xx finals ends in the
+ *   server transaction; CANCEL is answered and relayed to the pending branch (§16.10); in-dialog requests are loose
+ *   routed by our own signed Record-Route entry (§16.4, §16.12) with no store lookup; new requests are validated
+ *   (§16.3), answered 100 Trying (INVITE), turned into an event and sent where the route function decides.
+ * - Responses: matched to the client transaction by our branch (§17.1.3) and handed to its response context (§16.7);
+ *   a stray 2xx to INVITE is forwarded statelessly by the next Via (§16.7 step 5, §18.2.2).
+ *
+ * Nothing here touches a socket or a clock directly: both come in through ProxyEnv.
+ */
+import type { SipRequest, SipResponse, Via } from "../sip/message.ts";
+import { parseMessage, type SipParseError } from "../sip/parse.ts";
+import { parseNameAddr } from "../sip/name-addr.ts";
+import { splitHeaderValues } from "../sip/header-values.ts";
+import { buildResponse } from "../sip/response.ts";
+import { header, serializeMessage } from "../sip/serialize.ts";
+import { ServerInviteTransaction } from "../transaction/server-invite.ts";
+import { ServerNonInviteTransaction } from "../transaction/server-non-invite.ts";
+import { BRANCH_PREFIX, MAGIC_COOKIE } from "../proxy/ids.ts";
+import { isLoop, loopHash } from "../proxy/loop.ts";
+import { forwardHeaders, stripTopVia } from "../proxy/forward.ts";
+import type { Target } from "../proxy/route-token.ts";
+import { destinationTarget } from "../destination/destination.ts";
+import { EVENT_VERSION, type RequestEvent, type RouteDecision } from "../events/route.ts";
+import type { Dialog } from "../dialog/dialog.ts";
+import type { ProxyEnv } from "./proxy-env.ts";
+import type { Source } from "./transport.ts";
+import { ResponseContext, recordRouteOf, type Hop, type RelayPlan, type Upstream } from "./response-context.ts";
+
+export type RouteHandler = (event: RequestEvent) => RouteDecision | Promise<RouteDecision>;
+
+const ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK, REFER, MESSAGE, SUBSCRIBE, NOTIFY";
+
+interface ServerEntry extends Upstream {
+  readonly key: string;
+  readonly source: Source;
+  invite?: ServerInviteTransaction<Uint8Array>;
+  nonInvite?: ServerNonInviteTransaction<Uint8Array>;
+  context?: ResponseContext;
+  /** A CANCEL arrived while the route decision was still pending. */
+  cancelled?: boolean;
+}
+
+export interface ProxyCoreOptions {
+  readonly route: RouteHandler;
+  readonly maxMessageSize: number;
+}
+
+export class ProxyCore {
+  readonly #env: ProxyEnv;
+  readonly #route: RouteHandler;
+  readonly #maxMessageSize: number;
+  readonly #servers = new Map<string, ServerEntry>();
+  readonly #clients = new Map<string, (response: SipResponse) => void>();
+  readonly #targetCache = new Map<string, Target | undefined>();
+  #draining = false;
+
+  constructor(env: ProxyEnv, options: ProxyCoreOptions) {
+    this.#env = env;
+    this.#route = options.route;
+    this.#maxMessageSize = options.maxMessageSize;
+  }
+
+  /** Transactions held in memory (server + client), for status. */
+  get pending(): number {
+    return this.#servers.size + this.#clients.size;
+  }
+
+  /**
+   * Requests still waiting for their final answer: graceful shutdown waits for these. Transactions that only linger
+   * to absorb retransmissions (Completed, Accepted) are not counted.
+   */
+  get inFlight(): number {
+    let count = 0;
+    for (const entry of this.#servers.values()) {
+      const state = entry.invite?.state ?? entry.nonInvite?.state;
+      if (state === "proceeding" || state === "trying") count++;
+    }
+    return count;
+  }
+
+  /** Stop taking new calls (503 to new initial requests); in-dialog traffic and running transactions go on. */
+  drain(): void {
+    this.#draining = true;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Stop every timer (shutdown after the grace period). */
+  dispose(): void {
+    for (const entry of this.#servers.values()) {
+      entry.context?.dispose();
+      entry.invite?.dispose();
+      entry.nonInvite?.dispose();
+    }
+    this.#servers.clear();
+    this.#clients.clear();
+  }
+
+  /** Entry point for every message from any transport. Never throws: port 5060 input is hostile. */
+  handle(data: Uint8Array, source: Source): void {
+    const env = this.#env;
+    env.counters.inc("messages.received");
+    try {
+      const parsed = parseMessage(data, { maxSize: this.#maxMessageSize, stream: source.transport === "tcp" });
+      if (!parsed.ok) {
+        this.#rejectMalformed(parsed.error, source);
+        return;
+      }
+      const message = parsed.message;
+      if (message.type === "response") this.#onResponse(message);
+      else this.#onRequest(message, source);
+    } catch (error) {
+      // A bug must cost one message, never the process and the calls in flight.
+      env.counters.inc("errors.internal");
+      env.log.log("error", "internal error handling a message", { error: String((error as Error)?.stack ?? error) });
+    }
+  }
+
+  #rejectMalformed(error: SipParseError, source: Source): void {
+    const env = this.#env;
+    env.counters.inc(`malformed.${error.code}`);
+    if (!error.reply) {
+      env.counters.inc("malformed.dropped");
+      if (env.log.enabled("debug")) env.log.log("debug", "dropped malformed message", { code: error.code, detail: error.detail, from: source.address });
+      return;
+    }
+    env.counters.inc(`generated.${error.reply.status}`);
+    const response = buildResponse(error.reply.headers, error.reply.status, error.reply.reason, { toTag: env.ids.next() });
+    this.#sendToSource(source, undefined, response);
+  }
+
+  // ---------------------------------------------------------------- responses
+
+  #onResponse(response: SipResponse): void {
+    const env = this.#env;
+    const top = response.vias[0];
+    if (!top?.branch?.startsWith(BRANCH_PREFIX)) {
+      env.counters.inc("responses.stray");
+      return; // §16.7 / §18.1.2: a response whose top Via is not ours is not ours to route
+    }
+    const client = this.#clients.get(`${top.branch}|${response.cseq.method}`);
+    if (client) {
+      client(response);
+      return;
+    }
+    // A 2xx to INVITE outliving its client transaction (retransmission after Timer M): forward statelessly.
+    if (response.cseq.method === "INVITE" && response.status >= 200 && response.status < 300) {
+      const next = response.vias[1];
+      if (!next) return;
+      env.counters.inc("responses.stateless");
+      const data = serializeMessage(`SIP/2.0 ${response.status} ${response.reason}`, stripTopVia(response.headers), response.body);
+      env.send(viaTarget(next), data);
+      return;
+    }
+    env.counters.inc("responses.unmatched");
+  }
+
+  // ---------------------------------------------------------------- requests
+
+  #serverKey(request: SipRequest, method: string): string | undefined {
+    const via = request.vias[0];
+    if (!via) return undefined;
+    const sentBy = `${via.host}:${via.port ?? ""}`;
+    // §17.2.3: RFC 3261 branches match on branch + sent-by + method; older ones on the whole request identity.
+    if (via.branch?.startsWith(MAGIC_COOKIE)) return `${via.branch}|${sentBy}|${method}`;
+    return `2543|${request.callId}|${request.fromTag ?? ""}|${request.cseq.seq}|${via.raw}|${method}`;
+  }
+
+  #onRequest(request: SipRequest, source: Source): void {
+    const env = this.#env;
+    const method = request.method;
+    if (method === "ACK") {
+      // ACK for a non-2xx final we sent matches the INVITE server transaction (§17.2.3) and ends there.
+      const key = this.#serverKey(request, "INVITE");
+      const entry = key === undefined ? undefined : this.#servers.get(key);
+      if (entry?.invite && entry.invite.receiveAck()) return;
+      this.#onAckFor2xx(request);
+      return;
+    }
+    const key = this.#serverKey(request, method);
+    if (key === undefined) return;
+    const existing = this.#servers.get(key);
+    if (existing) {
+      env.counters.inc("requests.retransmitted");
+      existing.invite?.receiveRequestRetransmission();
+      existing.nonInvite?.receiveRequestRetransmission();
+      return;
+    }
+    if (method === "CANCEL") {
+      this.#onCancel(request, source, key);
+      return;
+    }
+    // §16.3 step 3: Max-Forwards exhausted. An OPTIONS may be answered by us instead (§16.3, §11).
+    if (request.maxForwards === 0 && !(method === "OPTIONS" && this.#addressedToUs(request))) {
+      this.#replyStateless(request, source, 483, "Too Many Hops");
+      return;
+    }
+    const routes = this.#ourRoutes(request);
+    if (routes.kind === "forged") {
+      env.counters.inc("requests.forged-route");
+      env.log.log("warn", "refused a request with a forged route", { callId: request.callId, from: source.address, reason: routes.reason });
+      this.#replyStateless(request, source, 403, "Forbidden");
+      return;
+    }
+    if (routes.kind === "ours") {
+      this.#onInDialog(request, source, key, routes);
+      return;
+    }
+    if (request.toTag !== undefined) {
+      // In-dialog, but not through us: we never relay to a host the request names (no open relay).
+      env.counters.inc("requests.unroutable-in-dialog");
+      this.#replyStateless(request, source, 481, "Call/Transaction Does Not Exist");
+      return;
+    }
+    if (method === "OPTIONS" && this.#addressedToUs(request)) {
+      this.#replyStateless(request, source, 200, "OK", [header("allow", ALLOW), header("accept", "application/sdp")]);
+      return;
+    }
+    // §16.3 step 4: loop detection (a spiral, with a changed Request-URI, is fine).
+    const hash = loopHash(request);
+    if (isLoop(request, hash, (host, port) => env.addresses.isUs(host, port))) {
+      env.counters.inc("requests.loop");
+      this.#replyStateless(request, source, 482, "Loop Detected");
+      return;
+    }
+    if (this.#draining) {
+      this.#replyStateless(request, source, 503, "Service Unavailable", [header("retry-after", "5")]);
+      return;
+    }
+    this.#onInitial(request, source, key);
+  }
+
+  #addressedToUs(request: SipRequest): boolean {
+    return request.uri.user === undefined && request.uri.scheme !== "tel" && this.#env.addresses.isUs(request.uri.host, request.uri.port) && !request.headers.some((h) => h.name === "route");
+  }
+
+  /**
+   * Route pre-processing (§16.4): our own entries on top of the Route set are verified and popped. An entry that
+   * names us but fails verification is forged (403). At most two are ours (double record-routing, RFC 5658).
+   */
+  #ourRoutes(
+    request: SipRequest,
+  ): { kind: "none" } | { kind: "forged"; reason: string } | { kind: "ours"; count: number; plan: Omit<Extract<RelayPlan, { kind: "in-dialog" }>, "hop" | "popRoutes">; target: Target; nextRoute?: string } {
+    const fields = request.headers;
+    let values: string[] | undefined;
+    for (const field of fields) {
+      if (field.name !== "route") continue;
+      (values ??= []).push(...splitHeaderValues(field.value));
+    }
+    if (!values) return { kind: "none" };
+    const env = this.#env;
+    let count = 0;
+    let verified: { dialogId: string; target: Target; direction: "downstream" | "upstream" } | undefined;
+    for (const value of values) {
+      if (count >= 2) break;
+      const addr = parseNameAddr(value);
+      if (!addr || addr.uri.scheme === "tel" || !env.addresses.isUs(addr.uri.host, addr.uri.port)) break;
+      const result = env.signer.verify(addr.uri.params, request.fromTag, request.toTag);
+      if (!result.ok) return { kind: "forged", reason: result.reason };
+      if (verified && result.token.dialogId !== verified.dialogId) break;
+      verified ??= { dialogId: result.token.dialogId, target: result.token.target, direction: result.direction };
+      count++;
+    }
+    if (!verified) return { kind: "none" };
+    const next = values[count];
+    return {
+      kind: "ours",
+      count,
+      plan: { kind: "in-dialog", dialogId: verified.dialogId, direction: verified.direction },
+      target: verified.target,
+      ...(next !== undefined ? { nextRoute: next } : {}),
+    };
+  }
+
+  // ---------------------------------------------------------------- server transactions
+
+  #createServer(request: SipRequest, source: Source, key: string): ServerEntry {
+    const env = this.#env;
+    const via = request.vias[0];
+    const reliable = source.transport === "tcp";
+    const entry: ServerEntry = {
+      key,
+      source,
+      request,
+      toTag: env.ids.next(),
+      transport: source.transport,
+      respond: (status, data) => {
+        entry.invite?.respond(status, data);
+        entry.nonInvite?.respond(status, data);
+      },
+    };
+    const send = (data: Uint8Array) => this.#sendToSource(source, via, data);
+    const onTerminated = () => {
+      if (this.#servers.get(key) === entry) this.#servers.delete(key);
+    };
+    if (request.method === "INVITE") {
+      entry.invite = new ServerInviteTransaction<Uint8Array>({ reliable, timers: env.timers, clock: env.clock, send, onTerminated });
+    } else {
+      entry.nonInvite = new ServerNonInviteTransaction<Uint8Array>({ reliable, timers: env.timers, clock: env.clock, send, onTerminated });
+    }
+    this.#servers.set(key, entry);
+    return entry;
+  }
+
+  /** Responses to a request go back where it came from (§18.2.2, RFC 3581 rport): the TCP connection, or received:port. */
+  #sendToSource(source: Source, via: Via | undefined, data: Uint8Array): void {
+    if (source.transport === "tcp") {
+      this.#env.send({ transport: "tcp", host: source.address, port: source.port }, data, undefined, source.connectionId);
+      return;
+    }
+    const port = via === undefined || via.rport !== undefined ? source.port : (via.port ?? 5060);
+    this.#env.send({ transport: "udp", host: source.address, port }, data);
+  }
+
+  #replyStateless(request: SipRequest, source: Source, status: number, reason: string, extra?: ReturnType<typeof header>[]): void {
+    this.#env.counters.inc(`generated.${status}`);
+    const data = buildResponse(request.headers, status, reason, { toTag: this.#env.ids.next(), ...(extra ? { extraHeaders: extra } : {}) });
+    this.#sendToSource(source, request.vias[0], data);
+  }
+
+  #generate(entry: ServerEntry, status: number, reason: string): void {
+    this.#env.counters.inc(`generated.${status}`);
+    entry.respond(status, buildResponse(entry.request.headers, status, reason, status === 100 ? {} : { toTag: entry.toTag }));
+  }
+
+  // ---------------------------------------------------------------- initial requests
+
+  #onInitial(request: SipRequest, source: Source, key: string): void {
+    const env = this.#env;
+    const entry = this.#createServer(request, source, key);
+    // §16.2 / §17.2.1: a stateful proxy answers an INVITE with 100 Trying at once, stopping the caller's Timer A.
+    if (request.method === "INVITE") this.#generate(entry, 100, "Trying");
+    env.counters.inc(`requests.initial.${request.method}`);
+    const event: RequestEvent = {
+      type: "request",
+      version: EVENT_VERSION,
+      method: request.method,
+      requestUri: request.uriText,
+      callId: request.callId,
+      from: { uri: request.from.uriText, ...(request.fromTag !== undefined ? { tag: request.fromTag } : {}) },
+      to: { uri: request.to.uriText },
+      source: { transport: source.transport, address: source.address, port: source.port },
+      gateway: env.gatewayId,
+    };
+    let decision: RouteDecision | Promise<RouteDecision>;
+    try {
+      decision = this.#route(event);
+    } catch (error) {
+      this.#routeFailed(entry, error);
+      return;
+    }
+    if (decision instanceof Promise) {
+      decision.then(
+        (d) => this.#apply(entry, d),
+        (error) => this.#routeFailed(entry, error),
+      );
+    } else {
+      this.#apply(entry, decision);
+    }
+  }
+
+  #routeFailed(entry: ServerEntry, error: unknown): void {
+    this.#env.counters.inc("route.errors");
+    this.#env.log.log("error", "route function failed", { callId: entry.request.callId, error: String(error) });
+    this.#generate(entry, 500, "Routing Failed");
+  }
+
+  #apply(entry: ServerEntry, decision: RouteDecision): void {
+    const env = this.#env;
+    if (entry.cancelled) {
+      this.#generate(entry, 487, "Request Terminated");
+      return;
+    }
+    switch (decision.action) {
+      case "drop":
+        env.counters.inc("route.dropped");
+        entry.invite?.dispose();
+        entry.nonInvite?.dispose();
+        this.#servers.delete(entry.key);
+        return;
+      case "reply":
+        this.#generate(entry, decision.status, decision.reason ?? "Rejected");
+        return;
+      case "relay": {
+        const hops: Hop[] = [];
+        for (const ref of decision.destinations) {
+          const target = this.#target(ref.uri);
+          if (target) hops.push({ target, destinationId: ref.id, destinationUri: ref.uri });
+        }
+        if (hops.length === 0) {
+          this.#generate(entry, 503, "No Destination Available");
+          return;
+        }
+        this.#startContext(entry, { kind: "initial", hops, dialogId: env.ids.next() });
+      }
+    }
+  }
+
+  #target(uri: string): Target | undefined {
+    let target = this.#targetCache.get(uri);
+    if (target === undefined && !this.#targetCache.has(uri)) {
+      target = destinationTarget(uri);
+      if (this.#targetCache.size > 4096) this.#targetCache.clear();
+      this.#targetCache.set(uri, target);
+    }
+    return target;
+  }
+
+  #startContext(entry: ServerEntry, plan: RelayPlan): void {
+    const context = new ResponseContext(this.#env, entry, plan, {
+      registerClient: (key, onResponse) => this.#clients.set(key, onResponse),
+      unregisterClient: (key) => this.#clients.delete(key),
+      finished: () => {},
+      dialogConfirmed: (ctx, hop, response) => this.#recordDialog(ctx, hop, response),
+    });
+    entry.context = context;
+    context.start();
+  }
+
+  #recordDialog(context: ResponseContext, hop: Hop, response: SipResponse): void {
+    const env = this.#env;
+    const plan = context.plan;
+    const request = context.request;
+    if (plan.kind !== "initial" || response.toTag === undefined || request.fromTag === undefined) return;
+    const now = env.clock.now();
+    const dialog: Dialog = {
+      id: plan.dialogId,
+      callId: request.callId,
+      callerTag: request.fromTag,
+      calleeTag: response.toTag,
+      destinationId: hop.destinationId ?? "",
+      destinationUri: hop.destinationUri ?? "",
+      routeSet: recordRouteOf(response),
+      callerCseq: request.cseq.seq,
+      gateway: env.gatewayId,
+      createdAt: now,
+      updatedAt: now,
+      expiresAt: now + env.dialogTtlMs,
+    };
+    env.counters.inc("dialogs.confirmed");
+    env.dialogs.put(dialog, env.dialogTtlMs).catch((error) => this.#storeFailed("put", error));
+  }
+
+  #storeFailed(op: string, error: unknown): void {
+    this.#env.counters.inc("store.errors");
+    this.#env.log.log("warn", "dialog store failed; calls go on (routing needs no store)", { op, error: String(error) });
+  }
+
+  // ---------------------------------------------------------------- CANCEL
+
+  #onCancel(request: SipRequest, source: Source, key: string): void {
+    const inviteKey = this.#serverKey(request, "INVITE");
+    const invite = inviteKey === undefined ? undefined : this.#servers.get(inviteKey);
+    if (!invite?.invite) {
+      // §9.2: no matching transaction.
+      this.#replyStateless(request, source, 481, "Call/Transaction Does Not Exist");
+      return;
+    }
+    // §16.10: the CANCEL gets its own 200 from us at once; the INVITE's 487 follows from downstream.
+    const entry = this.#createServer(request, source, key);
+    this.#generate(entry, 200, "OK");
+    this.#env.counters.inc("cancel.received");
+    if (invite.invite.state !== "proceeding") return;
+    if (invite.context) invite.context.cancel();
+    else invite.cancelled = true;
+  }
+
+  // ---------------------------------------------------------------- in-dialog requests
+
+  #onInDialog(
+    request: SipRequest,
+    source: Source,
+    key: string,
+    routes: { count: number; plan: Omit<Extract<RelayPlan, { kind: "in-dialog" }>, "hop" | "popRoutes">; target: Target; nextRoute?: string },
+  ): void {
+    const env = this.#env;
+    const hop = this.#inDialogHop(request, routes);
+    if (!hop) {
+      this.#replyStateless(request, source, 404, "Not Found");
+      return;
+    }
+    env.counters.inc(`requests.in-dialog.${request.method}`);
+    const dialogId = routes.plan.dialogId;
+    if (request.method === "BYE") {
+      env.dialogs.remove(dialogId).catch((error) => this.#storeFailed("remove", error));
+      env.counters.inc("dialogs.ended");
+    } else {
+      env.dialogs.touch(dialogId, env.dialogTtlMs).catch((error) => this.#storeFailed("touch", error));
+    }
+    const entry = this.#createServer(request, source, key);
+    if (request.method === "INVITE") this.#generate(entry, 100, "Trying");
+    this.#startContext(entry, { ...routes.plan, hop, popRoutes: routes.count });
+  }
+
+  /**
+   * Where an in-dialog request goes (§16.12): toward the callee, the destination our signed Route names (the one that
+   * took the INVITE, whatever its Contact says); toward the caller, the next Route, else the Request-URI (the
+   * caller's Contact), as loose routing prescribes.
+   */
+  #inDialogHop(request: SipRequest, routes: { plan: { direction: "downstream" | "upstream" }; target: Target; nextRoute?: string }): Hop | undefined {
+    if (routes.plan.direction === "downstream") return { target: routes.target };
+    let uri = request.uri;
+    if (routes.nextRoute !== undefined) {
+      const next = parseNameAddr(routes.nextRoute);
+      if (!next) return undefined;
+      uri = next.uri;
+    }
+    if (uri.scheme !== "sip" || uri.host === "") return undefined;
+    const transport = (uri.params.get("transport") ?? "udp").toLowerCase();
+    if (transport !== "udp" && transport !== "tcp") return undefined;
+    const host = uri.host.startsWith("[") ? uri.host.slice(1, -1) : uri.host;
+    return { target: { transport, host, port: uri.port ?? 5060 } };
+  }
+
+  /** ACK for a 2xx is its own end-to-end transaction (§13.2.2.4, §17.1.1.3): forwarded statelessly by our Route. */
+  #onAckFor2xx(request: SipRequest): void {
+    const env = this.#env;
+    const routes = this.#ourRoutes(request);
+    if (routes.kind !== "ours") {
+      env.counters.inc(routes.kind === "forged" ? "requests.forged-route" : "ack.unmatched");
+      return; // an ACK is never answered
+    }
+    const hop = this.#inDialogHop(request, routes);
+    if (!hop) return;
+    const transport = hop.target.transport;
+    const headers = forwardHeaders(request.headers, {
+      via: `SIP/2.0/${transport.toUpperCase()} ${env.addresses.hostPort(transport)};branch=${env.ids.branch(loopHash(request))};rport`,
+      maxForwards: request.maxForwards,
+      popRoutes: routes.count,
+    });
+    env.counters.inc("requests.in-dialog.ACK");
+    env.send(hop.target, serializeMessage(`ACK ${request.uriText} SIP/2.0`, headers, request.body));
+  }
+}
+
+/** Where a response goes by a Via value (§18.2.2, RFC 3581): received/rport when the previous hop set them. */
+function viaTarget(via: Via): Target {
+  const transport = via.transport === "TCP" ? "tcp" : "udp";
+  const host = via.received ?? (via.host.startsWith("[") ? via.host.slice(1, -1) : via.host);
+  const port = typeof via.rport === "number" ? via.rport : (via.port ?? 5060);
+  return { transport, host, port };
+}

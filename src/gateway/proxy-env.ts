@@ -1,0 +1,26 @@
+/** Everything the proxy core needs from its surroundings, passed in (no globals): clock, I/O, store, identity. */
+import type { Clock } from "../transaction/clock.ts";
+import type { TimerSettings } from "../transaction/timers.ts";
+import type { DialogStore } from "../dialog/dialog.ts";
+import type { RouteSigner, Target } from "../proxy/route-token.ts";
+import type { IdMint } from "../proxy/ids.ts";
+import type { OurAddresses } from "./addresses.ts";
+import type { Counters } from "./counters.ts";
+import type { Logger } from "./log.ts";
+
+export interface ProxyEnv {
+  readonly clock: Clock;
+  readonly timers: TimerSettings;
+  readonly addresses: OurAddresses;
+  readonly ids: IdMint;
+  readonly signer: RouteSigner;
+  readonly dialogs: DialogStore;
+  readonly dialogTtlMs: number;
+  /** How long a destination may stay silent (not even 100 Trying) before we fail over (kamailio fr_timer). */
+  readonly branchTimeoutMs: number;
+  readonly gatewayId: string;
+  readonly log: Logger;
+  readonly counters: Counters;
+  /** Send to a target; transport failures come back through onError. */
+  send(target: Target, data: Uint8Array, onError?: (error: Error) => void, connectionId?: number): void;
+}

@@ -1,0 +1,360 @@
+/**
+ * The response context of one proxied request (RFC 3261 §16.7): the branches we forward it on, serial failover
+ * between destinations, CANCEL of the pending branch (§16.10), and the choice of the final response to send back.
+ *
+ * Branches are tried one at a time, in the order the route function gave (serial forking, like kamailio dispatcher
+ * failover or OpenSIPS load_balancer's lb_next). A branch fails over on 408/500/502/503/504, on a transport error,
+ * on Timer B/F, and when a destination stays silent past the branch timeout; any other final (a callee's answer such
+ * as 404, 486, 603) ends the context, since trying elsewhere would ring a different callee.
+ */
+import type { HeaderField, SipRequest, SipResponse } from "../sip/message.ts";
+import { getHeaderValues } from "../sip/parse.ts";
+import { buildResponse } from "../sip/response.ts";
+import { serializeMessage } from "../sip/serialize.ts";
+import { ClientInviteTransaction } from "../transaction/client-invite.ts";
+import { ClientNonInviteTransaction } from "../transaction/client-non-invite.ts";
+import type { TimerHandle } from "../transaction/clock.ts";
+import { forwardHeaders, stripTopVia } from "../proxy/forward.ts";
+import { buildAck, buildCancel, type SentInvite } from "../proxy/hop-requests.ts";
+import { selectBestResponse, type FinalCandidate } from "../proxy/response-select.ts";
+import type { Direction, Target } from "../proxy/route-token.ts";
+import { loopHash } from "../proxy/loop.ts";
+import type { ProxyEnv } from "./proxy-env.ts";
+
+/** Codes after which the next destination is tried (configurable in the balancing engine). */
+const FAILOVER_CODES = new Set([408, 500, 502, 503, 504]);
+
+/** Methods whose initial request creates a dialog, so we Record-Route them (§16.6 step 4, RFC 6665, RFC 3515). */
+const DIALOG_CREATING = new Set(["INVITE", "SUBSCRIBE", "REFER", "NOTIFY"]);
+
+export interface Hop {
+  readonly target: Target;
+  /** Destination id and URI (initial requests), for dialog records and logs. */
+  readonly destinationId?: string;
+  readonly destinationUri?: string;
+}
+
+export type RelayPlan =
+  | { readonly kind: "initial"; readonly hops: readonly Hop[]; readonly dialogId: string }
+  | {
+      readonly kind: "in-dialog";
+      readonly hop: Hop;
+      readonly popRoutes: number;
+      readonly dialogId: string;
+      readonly direction: Direction;
+    };
+
+/** The upstream side: the server transaction the context answers through. */
+export interface Upstream {
+  readonly request: SipRequest;
+  /** Pass a response (already stripped of our Via) to the server transaction. */
+  respond(status: number, data: Uint8Array): void;
+  /** Our To tag for responses we generate ourselves (§8.2.6.2). */
+  readonly toTag: string;
+  readonly transport: "udp" | "tcp";
+}
+
+interface Branch {
+  readonly hop: Hop;
+  readonly branchId: string;
+  readonly sent: SentInvite;
+  readonly data: Uint8Array;
+  invite?: ClientInviteTransaction<Uint8Array, SipResponse>;
+  nonInvite?: ClientNonInviteTransaction<Uint8Array, SipResponse>;
+  silenceTimer?: TimerHandle;
+  responded: boolean;
+  provisional: boolean;
+  cancelSent: boolean;
+  done: boolean;
+}
+
+export interface ContextHooks {
+  /** Register/unregister the client transaction key so responses find their branch (§17.1.3). */
+  registerClient(key: string, onResponse: (response: SipResponse) => void): void;
+  unregisterClient(key: string): void;
+  /** The context has sent its final answer upstream and has no pending branch. */
+  finished(context: ResponseContext): void;
+  /** A 2xx to an initial INVITE confirmed a dialog. */
+  dialogConfirmed(context: ResponseContext, hop: Hop, response: SipResponse): void;
+}
+
+export class ResponseContext {
+  readonly #env: ProxyEnv;
+  readonly #upstream: Upstream;
+  readonly #plan: RelayPlan;
+  readonly #hooks: ContextHooks;
+  readonly #isInvite: boolean;
+  readonly #finals: FinalCandidate<SipResponse>[] = [];
+  #hopIndex = 0;
+  #branch: Branch | undefined;
+  #answered = false;
+  #finalSent = false;
+  #cancelled = false;
+
+  constructor(env: ProxyEnv, upstream: Upstream, plan: RelayPlan, hooks: ContextHooks) {
+    this.#env = env;
+    this.#upstream = upstream;
+    this.#plan = plan;
+    this.#hooks = hooks;
+    this.#isInvite = upstream.request.method === "INVITE";
+  }
+
+  get plan(): RelayPlan {
+    return this.#plan;
+  }
+
+  get request(): SipRequest {
+    return this.#upstream.request;
+  }
+
+  start(): void {
+    this.#forwardNext();
+  }
+
+  /** Upstream CANCEL (§16.10): cancel the pending branch; the 487 it brings is relayed as the final answer. */
+  cancel(): void {
+    if (this.#cancelled || this.#finalSent) return;
+    this.#cancelled = true;
+    const branch = this.#branch;
+    if (!branch || branch.done) {
+      this.#finish();
+      return;
+    }
+    // §9.1: a CANCEL may only follow a provisional response; until then it waits (sent when the 1xx arrives, or the
+    // branch is given up when the silence timer fires).
+    if (branch.provisional) this.#sendCancel(branch);
+  }
+
+  /** Gateway shutdown: stop timers and retransmissions of the pending branch. */
+  dispose(): void {
+    const branch = this.#branch;
+    if (branch) this.#closeBranch(branch);
+  }
+
+  #hops(): readonly Hop[] {
+    return this.#plan.kind === "initial" ? this.#plan.hops : [this.#plan.hop];
+  }
+
+  #forwardNext(): void {
+    const hops = this.#hops();
+    while (this.#hopIndex < hops.length) {
+      const hop = hops[this.#hopIndex++]!;
+      if (this.#cancelled) break;
+      this.#forward(hop);
+      return;
+    }
+    this.#finish();
+  }
+
+  #forward(hop: Hop): void {
+    const env = this.#env;
+    const request = this.#upstream.request;
+    const transport = hop.target.transport;
+    const branchId = env.ids.branch(loopHash(request));
+    const via = `SIP/2.0/${transport.toUpperCase()} ${env.addresses.hostPort(transport)};branch=${branchId};rport`;
+    let recordRoute: string[] | undefined;
+    if (this.#plan.kind === "initial" && DIALOG_CREATING.has(request.method) && request.fromTag !== undefined) {
+      const params = env.signer.sign({ dialogId: this.#plan.dialogId, target: hop.target }, request.fromTag);
+      const entry = (t: "udp" | "tcp") => `<sip:${env.addresses.hostPort(t)};transport=${t};lr${params}>`;
+      // Double record-routing when the call crosses transports (RFC 5658): the top entry faces the callee, the
+      // second the caller, so each side reaches us over its own transport.
+      recordRoute = transport === this.#upstream.transport ? [entry(transport)] : [entry(transport), entry(this.#upstream.transport)];
+    }
+    const headers = forwardHeaders(request.headers, {
+      via,
+      maxForwards: request.maxForwards,
+      ...(recordRoute ? { recordRoute } : {}),
+      popRoutes: this.#plan.kind === "in-dialog" ? this.#plan.popRoutes : 0,
+    });
+    const data = serializeMessage(`${request.method} ${request.uriText} SIP/2.0`, headers, request.body);
+    const branch: Branch = {
+      hop,
+      branchId,
+      sent: { uriText: request.uriText, headers, cseq: request.cseq.seq },
+      data,
+      responded: false,
+      provisional: false,
+      cancelSent: false,
+      done: false,
+    };
+    this.#branch = branch;
+    const reliable = transport === "tcp";
+    const key = `${branchId}|${request.method}`;
+    const send = (bytes: Uint8Array) =>
+      env.send(hop.target, bytes, () => {
+        env.counters.inc("transport.errors");
+        branch.invite?.transportError();
+        branch.nonInvite?.transportError();
+      });
+    env.counters.inc(`relay.${this.#plan.kind}`);
+    if (this.#isInvite) {
+      branch.invite = new ClientInviteTransaction<Uint8Array, SipResponse>({
+        request: data,
+        reliable,
+        timers: env.timers,
+        clock: env.clock,
+        send,
+        sendAck: (response) => {
+          const ack = buildAck(branch.sent, response.headers.find((h) => h.name === "to"));
+          env.send(hop.target, serializeMessage(ack.startLine, ack.headers, new Uint8Array(0)));
+        },
+        onResponse: (status, response) => this.#onResponse(branch, status, response),
+        onTimeout: () => this.#onFailure(branch, "timeout"),
+        onTerminated: (reason) => {
+          this.#hooks.unregisterClient(key);
+          if (reason === "transport-error") this.#onFailure(branch, "transport-error");
+        },
+      });
+    } else {
+      branch.nonInvite = new ClientNonInviteTransaction<Uint8Array, SipResponse>({
+        request: data,
+        reliable,
+        timers: env.timers,
+        clock: env.clock,
+        send,
+        onResponse: (status, response) => this.#onResponse(branch, status, response),
+        onTimeout: () => this.#onFailure(branch, "timeout"),
+        onTerminated: (reason) => {
+          this.#hooks.unregisterClient(key);
+          if (reason === "transport-error") this.#onFailure(branch, "transport-error");
+        },
+      });
+    }
+    this.#hooks.registerClient(key, (response) => {
+      branch.invite?.receiveResponse(response.status, response);
+      branch.nonInvite?.receiveResponse(response.status, response);
+    });
+    branch.silenceTimer = env.clock.setTimer(env.branchTimeoutMs, () => {
+      branch.silenceTimer = undefined;
+      if (!branch.responded) this.#onFailure(branch, "no-answer");
+    });
+    branch.invite?.start();
+    branch.nonInvite?.start();
+  }
+
+  #onResponse(branch: Branch, status: number, response: SipResponse): void {
+    if (!branch.responded) {
+      branch.responded = true;
+      if (branch.silenceTimer !== undefined) this.#env.clock.clearTimer(branch.silenceTimer);
+      branch.silenceTimer = undefined;
+    }
+    if (status < 200) {
+      if (!branch.provisional) {
+        branch.provisional = true;
+        if (this.#cancelled) this.#sendCancel(branch);
+      }
+      // §16.7 step 5: 100 Trying is hop-by-hop and never forwarded; other provisionals go upstream at once.
+      if (status > 100 && !this.#finalSent) this.#relayUpstream(status, response);
+      return;
+    }
+    if (status < 300) {
+      // Every 2xx is forwarded, retransmissions included (§16.7 step 5; RFC 6026 Accepted state).
+      const first = !this.#answered;
+      this.#answered = true;
+      branch.done = true;
+      if (first && this.#plan.kind === "initial" && this.#isInvite) this.#hooks.dialogConfirmed(this, branch.hop, response);
+      this.#finalSent = true;
+      this.#relayUpstream(status, response);
+      if (first) this.#hooks.finished(this);
+      return;
+    }
+    if (branch.done) return;
+    branch.done = true;
+    this.#finals.push({ status, response });
+    if (FAILOVER_CODES.has(status) && !this.#cancelled && !this.#answered) {
+      this.#env.counters.inc(`failover.${status}`);
+      this.#env.log.log("info", "branch failed, trying next destination", {
+        callId: this.#upstream.request.callId,
+        destination: branch.hop.destinationId,
+        status,
+      });
+      this.#forwardNext();
+      return;
+    }
+    this.#finish();
+  }
+
+  #onFailure(branch: Branch, why: "timeout" | "transport-error" | "no-answer"): void {
+    if (branch.done) return;
+    branch.done = true;
+    this.#env.counters.inc(`failover.${why}`);
+    this.#env.log.log("info", "branch failed", {
+      callId: this.#upstream.request.callId,
+      destination: branch.hop.destinationId,
+      reason: why,
+    });
+    // A destination that never answered cannot be CANCELled (§9.1): stop retransmitting and forget the branch.
+    if (why === "no-answer") this.#closeBranch(branch);
+    this.#finals.push({ status: 408 });
+    if (this.#answered) return;
+    if (this.#cancelled) this.#finish();
+    else this.#forwardNext();
+  }
+
+  #closeBranch(branch: Branch): void {
+    if (branch.silenceTimer !== undefined) this.#env.clock.clearTimer(branch.silenceTimer);
+    branch.silenceTimer = undefined;
+    branch.invite?.dispose();
+    branch.nonInvite?.dispose();
+    this.#hooks.unregisterClient(`${branch.branchId}|${this.#upstream.request.method}`);
+  }
+
+  #sendCancel(branch: Branch): void {
+    if (branch.cancelSent || branch.done) return;
+    branch.cancelSent = true;
+    const env = this.#env;
+    const cancel = buildCancel(branch.sent);
+    const data = serializeMessage(cancel.startLine, cancel.headers, new Uint8Array(0));
+    const key = `${branch.branchId}|CANCEL`;
+    const tx = new ClientNonInviteTransaction<Uint8Array, SipResponse>({
+      request: data,
+      reliable: branch.hop.target.transport === "tcp",
+      timers: env.timers,
+      clock: env.clock,
+      send: (bytes) => env.send(branch.hop.target, bytes, () => tx.transportError()),
+      onResponse: () => {},
+      onTimeout: () => {},
+      onTerminated: () => this.#hooks.unregisterClient(key),
+    });
+    this.#hooks.registerClient(key, (response) => tx.receiveResponse(response.status, response));
+    env.counters.inc("cancel.sent");
+    tx.start();
+  }
+
+  #relayUpstream(status: number, response: SipResponse, rewriteTo?: number): void {
+    const code = rewriteTo ?? status;
+    const reason = rewriteTo === undefined ? response.reason : "Server Internal Error";
+    const data = serializeMessage(`SIP/2.0 ${code} ${reason}`, stripTopVia(response.headers), response.body);
+    this.#upstream.respond(code, data);
+  }
+
+  #finish(): void {
+    if (this.#finalSent) return;
+    const branch = this.#branch;
+    if (branch && !branch.done) return; // wait for the pending branch (e.g. the 487 after our CANCEL)
+    this.#finalSent = true;
+    if (this.#cancelled && !this.#finals.some((f) => f.response && f.status === 487)) {
+      this.#generate(487, "Request Terminated");
+    } else {
+      const best = selectBestResponse(this.#finals);
+      if (best.kind === "forward") this.#relayUpstream(best.status, best.response, best.rewriteTo);
+      else if (this.#isInvite) this.#generate(best.status, "Request Timeout");
+      // RFC 4320 §4.2: never a 408 to a non-INVITE; the client's own Timer F ends it.
+    }
+    this.#hooks.finished(this);
+  }
+
+  #generate(status: number, reason: string, extra?: readonly HeaderField[]): void {
+    this.#env.counters.inc(`generated.${status}`);
+    const data = buildResponse(this.#upstream.request.headers, status, reason, {
+      toTag: this.#upstream.toTag,
+      ...(extra ? { extraHeaders: extra } : {}),
+    });
+    this.#upstream.respond(status, data);
+  }
+}
+
+/** The Record-Route values of a 2xx, topmost first: the route set of the dialog (§12.1.2). */
+export function recordRouteOf(response: SipResponse): string[] {
+  return getHeaderValues(response, "record-route");
+}

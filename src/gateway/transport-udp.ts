@@ -1,0 +1,72 @@
+/**
+ * UDP transport (RFC 3261 §18.1.1, §18.2.1). One socket per listen address; datagrams go straight to the core.
+ */
+import { createSocket, type Socket } from "node:dgram";
+import { isIPv6 } from "node:net";
+import type { LocalAddress, MessageHandler, Source, Transport } from "./transport.ts";
+
+/** Large enough to ride out bursts at thousands of calls per second without kernel drops. */
+const SOCKET_BUFFER_BYTES = 8 * 1024 * 1024;
+
+export class UdpTransport implements Transport {
+  readonly kind = "udp" as const;
+  #socket: Socket | undefined;
+  #local: LocalAddress;
+  readonly counters = { udpReceived: 0, udpSent: 0, udpSendErrors: 0 };
+
+  constructor(host: string, port: number) {
+    this.#local = { transport: "udp", host, port };
+  }
+
+  get local(): LocalAddress {
+    return this.#local;
+  }
+
+  start(onMessage: MessageHandler): Promise<void> {
+    const socket = createSocket({ type: isIPv6(this.#local.host) ? "udp6" : "udp4", reuseAddr: false });
+    this.#socket = socket;
+    socket.on("message", (data, rinfo) => {
+      this.counters.udpReceived++;
+      const source: Source = { transport: "udp", address: rinfo.address, port: rinfo.port };
+      onMessage(data, source);
+    });
+    return new Promise((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind(this.#local.port, this.#local.host, () => {
+        socket.off("error", reject);
+        // After bind: an error on a UDP socket (e.g. ICMP unreachable reported late) must never crash the process.
+        socket.on("error", () => this.counters.udpSendErrors++);
+        try {
+          socket.setRecvBufferSize(SOCKET_BUFFER_BYTES);
+          socket.setSendBufferSize(SOCKET_BUFFER_BYTES);
+        } catch {
+          // The kernel caps these (net.core.rmem_max); the default still works.
+        }
+        this.#local = { ...this.#local, port: socket.address().port };
+        resolve();
+      });
+    });
+  }
+
+  send(host: string, port: number, data: Uint8Array, onError?: (error: Error) => void): void {
+    const socket = this.#socket;
+    if (!socket) {
+      onError?.(new Error("UDP transport is closed"));
+      return;
+    }
+    this.counters.udpSent++;
+    socket.send(data, port, host, (error) => {
+      if (error) {
+        this.counters.udpSendErrors++;
+        onError?.(error);
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    const socket = this.#socket;
+    this.#socket = undefined;
+    if (!socket) return Promise.resolve();
+    return new Promise((resolve) => socket.close(() => resolve()));
+  }
+}

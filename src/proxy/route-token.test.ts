@@ -1,0 +1,52 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { decodeTarget, encodeTarget, RouteSigner, type Target } from "./route-token.ts";
+
+function params(text: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const part of text.split(";").filter(Boolean)) {
+    const [k, v = ""] = part.split("=");
+    map.set(k!, v);
+  }
+  return map;
+}
+
+const target: Target = { transport: "udp", host: "127.0.0.1", port: 5070 };
+
+test("a signed route verifies downstream with the caller's From tag and upstream with its To tag", () => {
+  const signer = new RouteSigner("a-long-enough-secret");
+  const p = params(signer.sign({ dialogId: "abc123", target }, "caller-tag"));
+  assert.deepEqual(signer.verify(p, "caller-tag", "callee-tag"), { ok: true, token: { dialogId: "abc123", target }, direction: "downstream" });
+  assert.deepEqual(signer.verify(p, "callee-tag", "caller-tag"), { ok: true, token: { dialogId: "abc123", target }, direction: "upstream" });
+});
+
+test("a route fails verification when any part is altered, the tags differ or the secret differs", () => {
+  const signer = new RouteSigner("a-long-enough-secret");
+  const p = params(signer.sign({ dialogId: "abc123", target }, "caller-tag"));
+  const altered = (key: string, value: string) => new Map([...p, [key, value]]);
+  assert.equal(signer.verify(altered("t", encodeTarget({ ...target, port: 5071 })), "caller-tag", "x").ok, false);
+  assert.equal(signer.verify(altered("d", "abc124"), "caller-tag", "x").ok, false);
+  assert.equal(signer.verify(altered("s", "AAAAAAAAAAAAAAAA"), "caller-tag", "x").ok, false);
+  assert.equal(signer.verify(p, "someone-else", "x").ok, false);
+  assert.equal(new RouteSigner("another-secret-entirely").verify(p, "caller-tag", "x").ok, false);
+  assert.equal(signer.verify(new Map(), "caller-tag", "x").ok, false);
+});
+
+test("targets round-trip through their URI-safe encoding, IPv6 included", () => {
+  const arb = fc.record({
+    transport: fc.constantFrom("udp" as const, "tcp" as const),
+    host: fc.oneof(fc.ipV4(), fc.ipV6(), fc.domain()),
+    port: fc.integer({ min: 1, max: 65535 }),
+  });
+  fc.assert(
+    fc.property(arb, (t) => {
+      const encoded = encodeTarget(t);
+      assert.match(encoded, /^[A-Za-z0-9.~-]+$/);
+      assert.deepEqual(decodeTarget(encoded), { ...t });
+    }),
+  );
+  assert.equal(decodeTarget("x~1.2.3.4~5060"), undefined);
+  assert.equal(decodeTarget("u~1.2.3.4~0"), undefined);
+  assert.equal(decodeTarget("u~1.2.3.4"), undefined);
+});

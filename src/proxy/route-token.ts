@@ -1,0 +1,100 @@
+/**
+ * Our signed Record-Route parameters: the key to stateless in-dialog routing.
+ *
+ * Every Record-Route entry we insert (RFC 3261 §16.6 step 4) carries `d` (dialog id), `t` (the destination that took
+ * the INVITE, as a compact transport target) and `s`, an HMAC over both plus the caller's From tag. Any gateway that
+ * shares the secret can then route the ACK, BYE, re-INVITE... to the right destination without a store lookup, also
+ * right after a restart; and a Route that claims to be ours but was altered fails verification, so nobody can use
+ * us to reach a host of their choice (no open relay).
+ *
+ * Binding the caller's From tag (kamailio rr's `ftag`) tells the direction of an in-dialog request: From tag equal to
+ * it means caller → callee; To tag equal to it means callee → caller (RFC 3261 §12: tags swap with direction).
+ */
+import { createHmac, timingSafeEqual } from "node:crypto";
+
+export type TargetTransport = "udp" | "tcp";
+
+/** Where a message goes: transport and address. Hosts are IP literals or names (IPv6 without brackets). */
+export interface Target {
+  readonly transport: TargetTransport;
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface RouteToken {
+  readonly dialogId: string;
+  readonly target: Target;
+}
+
+export type Direction = "downstream" | "upstream";
+
+export type VerifyResult =
+  | { ok: true; token: RouteToken; direction: Direction }
+  | { ok: false; reason: string };
+
+const SIG_BYTES = 12;
+
+/**
+ * "u~127.0.0.1~5070", "t6~2001-db8--1~5060": URI-param safe (RFC 3261 §25.1 paramchar allows ~ and unreserved),
+ * IPv6 colons written as dashes with a "6" marking the family.
+ */
+export function encodeTarget(target: Target): string {
+  const v6 = target.host.includes(":");
+  const kind = (target.transport === "tcp" ? "t" : "u") + (v6 ? "6" : "");
+  return `${kind}~${v6 ? target.host.replace(/:/g, "-") : target.host}~${target.port}`;
+}
+
+export function decodeTarget(text: string): Target | undefined {
+  const parts = text.split("~");
+  if (parts.length !== 3) return undefined;
+  const [kind, host, portText] = parts as [string, string, string];
+  if (!/^[ut]6?$/.test(kind)) return undefined;
+  if (!/^[A-Za-z0-9.-]{1,253}$/.test(host) || !/^\d{1,5}$/.test(portText)) return undefined;
+  const port = Number(portText);
+  if (port < 1 || port > 65535) return undefined;
+  const v6 = kind.length === 2;
+  return { transport: kind[0] === "t" ? "tcp" : "udp", host: v6 ? host.replace(/-/g, ":") : host, port };
+}
+
+export class RouteSigner {
+  readonly #key: Buffer;
+
+  constructor(secret: string) {
+    this.#key = Buffer.from(secret, "utf8");
+  }
+
+  #mac(dialogId: string, target: string, ftag: string): Buffer {
+    return createHmac("sha256", this.#key).update(`${dialogId}|${target}|${ftag}`).digest().subarray(0, SIG_BYTES);
+  }
+
+  /** The `;d=..;t=..;s=..` parameters for a Record-Route URI. */
+  sign(token: RouteToken, callerTag: string): string {
+    const target = encodeTarget(token.target);
+    const sig = this.#mac(token.dialogId, target, callerTag).toString("base64url");
+    return `;d=${token.dialogId};t=${target};s=${sig}`;
+  }
+
+  /**
+   * Verify the parameters of a Route entry against an in-dialog request's tags. Returns the direction: the signature
+   * binds the caller's tag, which is the From tag going downstream and the To tag coming back.
+   */
+  verify(params: ReadonlyMap<string, string>, fromTag: string | undefined, toTag: string | undefined): VerifyResult {
+    const dialogId = params.get("d");
+    const target = params.get("t");
+    const sigText = params.get("s");
+    if (!dialogId || !target || !sigText) return { ok: false, reason: "route entry without signature" };
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(dialogId)) return { ok: false, reason: "bad dialog id" };
+    const decoded = decodeTarget(target);
+    if (!decoded) return { ok: false, reason: "bad route target" };
+    const sig = Buffer.from(sigText, "base64url");
+    if (sig.length !== SIG_BYTES) return { ok: false, reason: "bad route signature" };
+    const token = { dialogId, target: decoded };
+    if (fromTag !== undefined && timingSafeEqual(sig, this.#mac(dialogId, target, fromTag))) {
+      return { ok: true, token, direction: "downstream" };
+    }
+    if (toTag !== undefined && timingSafeEqual(sig, this.#mac(dialogId, target, toTag))) {
+      return { ok: true, token, direction: "upstream" };
+    }
+    return { ok: false, reason: "route signature does not verify" };
+  }
+}
