@@ -6,6 +6,7 @@
  * failover list (the gateway moves on after 408/5xx/transport error/no answer). The balancing engine replaces it.
  */
 import { Hono } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
 import { roundRobin } from "../src/balancer/round-robin.ts";
 import type { Destination } from "../src/destination/destination.ts";
 import { validBody } from "./http-body.ts";
@@ -30,8 +31,10 @@ export function localTurns(): () => number {
   return () => turn++;
 }
 
-export function createRouteApp(ports: RoutePorts): Hono {
+/** `token`: when set, callers must send `Authorization: Bearer <token>` (the gateway does in remote mode). */
+export function createRouteApp(ports: RoutePorts, options: { token?: string } = {}): Hono {
   const app = new Hono();
+  if (options.token) app.use("/v1/route", bearerAuth({ token: options.token }));
   app.post("/v1/route", async (c) => {
     const event = await validBody(c, RequestEventSchema);
     if (!event.ok) return event.response;

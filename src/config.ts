@@ -105,12 +105,16 @@ const ConfigInput = v.object({
   advertise: v.optional(v.pipe(v.string(), v.regex(HOST, "must be a host name or IP address"))),
   dataDir: v.optional(v.string(), ".switchboard"),
   branchTimeoutMs: v.optional(integerFrom(100, 180_000), 4000),
+  timerCMs: v.optional(integerFrom(1000, 86_400_000), 180_000),
   t1Ms: v.optional(integerFrom(50, 10_000), DEFAULT_TIMER_SETTINGS.t1),
   t2Ms: v.optional(integerFrom(100, 60_000), DEFAULT_TIMER_SETTINGS.t2),
   t4Ms: v.optional(integerFrom(100, 60_000), DEFAULT_TIMER_SETTINGS.t4),
   maxMessageSize: v.optional(integerFrom(1024, 1_048_576), 65_535),
   shutdownGraceMs: v.optional(integerFrom(0, 600_000), 5000),
   dialogTtlS: v.optional(integerFrom(60, 7 * 86_400), 7200),
+  routeUrl: v.optional(v.pipe(v.string(), v.url("must be an http(s) URL"), v.regex(/^https?:/i, "must be an http(s) URL"))),
+  routeToken: optionalString(16, "the route function token"),
+  routeDeadlineMs: v.optional(integerFrom(5, 5000), 50),
   logLevel: v.optional(v.picklist(["debug", "info", "warn", "error"], "must be debug, info, warn or error"), "info"),
 });
 
@@ -126,12 +130,16 @@ export const ENV_FIELDS: Readonly<Record<string, keyof Config>> = {
   SWITCHBOARD_SIP_ADVERTISE: "advertise",
   SWITCHBOARD_DATA_DIR: "dataDir",
   SWITCHBOARD_BRANCH_TIMEOUT: "branchTimeoutMs",
+  SWITCHBOARD_TIMER_C: "timerCMs",
   SWITCHBOARD_T1: "t1Ms",
   SWITCHBOARD_T2: "t2Ms",
   SWITCHBOARD_T4: "t4Ms",
   SWITCHBOARD_MAX_MESSAGE_SIZE: "maxMessageSize",
   SWITCHBOARD_SHUTDOWN_GRACE: "shutdownGraceMs",
   SWITCHBOARD_DIALOG_TTL: "dialogTtlS",
+  SWITCHBOARD_ROUTE_URL: "routeUrl",
+  SWITCHBOARD_ROUTE_TOKEN: "routeToken",
+  SWITCHBOARD_ROUTE_DEADLINE: "routeDeadlineMs",
   SWITCHBOARD_LOG_LEVEL: "logLevel",
 };
 

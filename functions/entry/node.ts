@@ -24,7 +24,7 @@ if (!config.adminToken) {
 const destinations = new DestinationRegistry();
 for (const uri of config.destinations) destinations.add({ uri });
 const app = new Hono();
-app.route("/", createRouteApp({ destinations: () => destinations.snapshot(), turn: localTurns() }));
+app.route("/", createRouteApp({ destinations: () => destinations.snapshot(), turn: localTurns() }, { token: config.routeToken ?? config.adminToken }));
 app.route(
   "/",
   createAdminApp({

@@ -18,6 +18,7 @@ import { OurAddresses, pickAdvertisedHost } from "./addresses.ts";
 import { Counters } from "./counters.ts";
 import type { Logger } from "./log.ts";
 import { ProxyCore, type RouteHandler } from "./proxy-core.ts";
+import { remoteRoute } from "./remote-route.ts";
 import type { Transport } from "./transport.ts";
 import { TcpTransport } from "./transport-tcp.ts";
 import { UdpTransport } from "./transport-udp.ts";
@@ -62,7 +63,19 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
 
   const turns = localTurns();
   const routePorts = { destinations: () => destinations.snapshot(), turn: turns };
-  const route: RouteHandler = deps.route ?? ((event) => decideRoute(event, routePorts));
+  const local: RouteHandler = (event) => decideRoute(event, routePorts);
+  const route: RouteHandler =
+    deps.route ??
+    (config.routeUrl
+      ? remoteRoute({
+          url: config.routeUrl,
+          deadlineMs: config.routeDeadlineMs,
+          fallback: local,
+          counters,
+          log,
+          ...(config.routeToken ? { token: config.routeToken } : {}),
+        })
+      : local);
 
   const gatewayId = new IdMint().next();
   let core: ProxyCore | undefined;
@@ -81,6 +94,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       dialogs,
       dialogTtlMs: config.dialogTtlS * 1000,
       branchTimeoutMs: config.branchTimeoutMs,
+      timerCMs: config.timerCMs,
       gatewayId,
       log,
       counters,
@@ -114,7 +128,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     }),
   );
   // The route function is reachable over HTTP too (same code as the in-process default).
-  app.route("/functions", createRouteApp(routePorts));
+  app.route("/functions", createRouteApp(routePorts, { token: deps.adminToken }));
   const http: Server = createServer(getRequestListener(app.fetch));
   await new Promise<void>((resolve, reject) => {
     http.once("error", reject);

@@ -18,6 +18,8 @@ export interface ProxyEnv {
   readonly dialogTtlMs: number;
   /** How long a destination may stay silent (not even 100 Trying) before we fail over (kamailio fr_timer). */
   readonly branchTimeoutMs: number;
+  /** Timer C (RFC 3261 §16.8; kamailio fr_inv_timeout): how long a branch may ring before we CANCEL it. */
+  readonly timerCMs: number;
   readonly gatewayId: string;
   readonly log: Logger;
   readonly counters: Counters;

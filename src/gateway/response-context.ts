@@ -62,6 +62,10 @@ interface Branch {
   invite?: ClientInviteTransaction<Uint8Array, SipResponse>;
   nonInvite?: ClientNonInviteTransaction<Uint8Array, SipResponse>;
   silenceTimer?: TimerHandle;
+  /** Timer C (§16.8): bounds how long a branch may ring; reset by every provisional. */
+  ringTimer?: TimerHandle;
+  /** Timer C fired and we CANCELled: the final it brings counts as a 408 (failover), not as the callee's answer. */
+  expired?: boolean;
   responded: boolean;
   provisional: boolean;
   cancelSent: boolean;
@@ -239,6 +243,7 @@ export class ResponseContext {
       branch.silenceTimer = undefined;
     }
     if (status < 200) {
+      if (this.#isInvite && !branch.done && !branch.expired) this.#armTimerC(branch);
       if (!branch.provisional) {
         branch.provisional = true;
         if (this.#cancelled) this.#sendCancel(branch);
@@ -251,6 +256,7 @@ export class ResponseContext {
       // Every 2xx is forwarded, retransmissions included (§16.7 step 5; RFC 6026 Accepted state).
       const first = !this.#answered;
       this.#answered = true;
+      this.#stopTimers(branch);
       branch.done = true;
       if (first && this.#plan.kind === "initial" && this.#isInvite) this.#hooks.dialogConfirmed(this, branch.hop, response);
       this.#finalSent = true;
@@ -259,6 +265,12 @@ export class ResponseContext {
       return;
     }
     if (branch.done) return;
+    this.#stopTimers(branch);
+    if (branch.expired) {
+      // Our own Timer C CANCEL ended it: nobody answered in time (§16.8).
+      this.#onFailure(branch, "timeout");
+      return;
+    }
     branch.done = true;
     this.#finals.push({ status, response });
     if (FAILOVER_CODES.has(status) && !this.#cancelled && !this.#answered) {
@@ -274,8 +286,38 @@ export class ResponseContext {
     this.#finish();
   }
 
+  /** Timer C (§16.8): a branch that rings past it is CANCELled; the caller does not wait forever. */
+  #armTimerC(branch: Branch): void {
+    const clock = this.#env.clock;
+    if (branch.ringTimer !== undefined) clock.clearTimer(branch.ringTimer);
+    branch.ringTimer = clock.setTimer(this.#env.timerCMs, () => {
+      branch.ringTimer = undefined;
+      if (branch.done) return;
+      this.#env.counters.inc("timer-c.fired");
+      branch.expired = true;
+      this.#sendCancel(branch);
+      // If even the CANCEL brings no final within 64*T1, the branch is given up as timed out (§16.8).
+      branch.ringTimer = clock.setTimer(64 * this.#env.timers.t1, () => {
+        branch.ringTimer = undefined;
+        if (!branch.done) {
+          this.#closeBranch(branch);
+          this.#onFailure(branch, "timeout");
+        }
+      });
+    });
+  }
+
+  #stopTimers(branch: Branch): void {
+    const clock = this.#env.clock;
+    if (branch.silenceTimer !== undefined) clock.clearTimer(branch.silenceTimer);
+    if (branch.ringTimer !== undefined) clock.clearTimer(branch.ringTimer);
+    branch.silenceTimer = undefined;
+    branch.ringTimer = undefined;
+  }
+
   #onFailure(branch: Branch, why: "timeout" | "transport-error" | "no-answer"): void {
     if (branch.done) return;
+    this.#stopTimers(branch);
     branch.done = true;
     this.#env.counters.inc(`failover.${why}`);
     this.#env.log.log("info", "branch failed", {
@@ -292,8 +334,7 @@ export class ResponseContext {
   }
 
   #closeBranch(branch: Branch): void {
-    if (branch.silenceTimer !== undefined) this.#env.clock.clearTimer(branch.silenceTimer);
-    branch.silenceTimer = undefined;
+    this.#stopTimers(branch);
     branch.invite?.dispose();
     branch.nonInvite?.dispose();
     this.#hooks.unregisterClient(`${branch.branchId}|${this.#upstream.request.method}`);
