@@ -22,6 +22,7 @@ import { ServerNonInviteTransaction } from "../transaction/server-non-invite.ts"
 import { BRANCH_PREFIX, MAGIC_COOKIE } from "../proxy/ids.ts";
 import { isLoop, loopHash } from "../proxy/loop.ts";
 import { forwardHeaders, stripTopVia } from "../proxy/forward.ts";
+import { stampVia } from "../proxy/via-received.ts";
 import type { Target } from "../proxy/route-token.ts";
 import { destinationTarget } from "../destination/destination.ts";
 import { EVENT_VERSION, type RequestEvent, type RouteDecision } from "../events/route.ts";
@@ -180,7 +181,7 @@ export class ProxyCore {
       const key = this.#serverKey(request, "INVITE");
       const entry = key === undefined ? undefined : this.#servers.get(key);
       if (entry?.invite && entry.invite.receiveAck()) return;
-      this.#onAckFor2xx(request);
+      this.#onAckFor2xx(request, source);
       return;
     }
     const key = this.#serverKey(request, method);
@@ -280,22 +281,29 @@ export class ProxyCore {
 
   // ---------------------------------------------------------------- server transactions
 
-  #createServer(request: SipRequest, source: Source, key: string): ServerEntry {
+  #createServer(request: SipRequest, source: Source, key: string, toTag?: string): ServerEntry {
     const env = this.#env;
     const via = request.vias[0];
     const reliable = source.transport === "tcp";
+    const send = (data: Uint8Array) => this.#sendToSource(source, via, data);
+    const stampedVia = via === undefined ? undefined : stampVia(via, source.address, source.port);
     const entry: ServerEntry = {
       key,
       source,
       request,
-      toTag: env.ids.next(),
+      toTag: toTag ?? env.ids.next(),
       transport: source.transport,
+      ...(stampedVia !== undefined ? { stampedVia } : {}),
       respond: (status, data) => {
-        entry.invite?.respond(status, data);
-        entry.nonInvite?.respond(status, data);
+        if (entry.invite) {
+          // A 2xx is relayed whatever the transaction's state (late answer after a non-2xx, retransmission after
+          // Timer L): the caller must see it to ACK or BYE it (§16.7 step 5, RFC 6026).
+          if (!entry.invite.respond(status, data) && status >= 200 && status < 300) send(data);
+        } else {
+          entry.nonInvite?.respond(status, data);
+        }
       },
     };
-    const send = (data: Uint8Array) => this.#sendToSource(source, via, data);
     const onTerminated = () => {
       if (this.#servers.get(key) === entry) this.#servers.delete(key);
     };
@@ -416,7 +424,16 @@ export class ProxyCore {
     const context = new ResponseContext(this.#env, entry, plan, {
       registerClient: (key, onResponse) => this.#clients.set(key, onResponse),
       unregisterClient: (key) => this.#clients.delete(key),
-      finished: () => {},
+      // RFC 4320 §4.2: a non-INVITE whose branches all failed gets no final at all, so its server transaction would
+      // stay in Trying forever. It absorbs retransmissions while the client may still send them (Timer F, 64*T1).
+      finished: () => {
+        const tx = entry.nonInvite;
+        if (!tx || (tx.state !== "trying" && tx.state !== "proceeding")) return;
+        this.#env.clock.setTimer(64 * this.#env.timers.t1, () => {
+          tx.dispose();
+          if (this.#servers.get(entry.key) === entry) this.#servers.delete(entry.key);
+        });
+      },
       dialogConfirmed: (ctx, hop, response) => this.#recordDialog(ctx, hop, response),
     });
     entry.context = context;
@@ -463,7 +480,8 @@ export class ProxyCore {
       return;
     }
     // §16.10: the CANCEL gets its own 200 from us at once; the INVITE's 487 follows from downstream.
-    const entry = this.#createServer(request, source, key);
+    // §9.2: the 200 to a CANCEL carries the same To tag as the responses to the INVITE.
+    const entry = this.#createServer(request, source, key, invite.toTag);
     this.#generate(entry, 200, "OK");
     this.#env.counters.inc("cancel.received");
     if (invite.invite.state !== "proceeding") return;
@@ -519,8 +537,12 @@ export class ProxyCore {
   }
 
   /** ACK for a 2xx is its own end-to-end transaction (§13.2.2.4, §17.1.1.3): forwarded statelessly by our Route. */
-  #onAckFor2xx(request: SipRequest): void {
+  #onAckFor2xx(request: SipRequest, source: Source): void {
     const env = this.#env;
+    if (request.maxForwards === 0) {
+      env.counters.inc("ack.too-many-hops");
+      return; // §16.3 step 3: must not be forwarded, and an ACK is never answered (no 483)
+    }
     const routes = this.#ourRoutes(request);
     if (routes.kind !== "ours") {
       env.counters.inc(routes.kind === "forged" ? "requests.forged-route" : "ack.unmatched");
@@ -533,10 +555,16 @@ export class ProxyCore {
       via: `SIP/2.0/${transport.toUpperCase()} ${env.addresses.hostPort(transport)};branch=${env.ids.branch(loopHash(request))};rport`,
       maxForwards: request.maxForwards,
       popRoutes: routes.count,
+      ...stamped(request.vias[0], source),
     });
     env.counters.inc("requests.in-dialog.ACK");
     env.send(hop.target, serializeMessage(`ACK ${request.uriText} SIP/2.0`, headers, request.body));
   }
+}
+
+function stamped(via: Via | undefined, source: Source): { topVia?: string } {
+  const topVia = via === undefined ? undefined : stampVia(via, source.address, source.port);
+  return topVia === undefined ? {} : { topVia };
 }
 
 /** Where a response goes by a Via value (§18.2.2, RFC 3581): received/rport when the previous hop set them. */

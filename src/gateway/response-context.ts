@@ -51,6 +51,8 @@ export interface Upstream {
   respond(status: number, data: Uint8Array): void;
   /** Our To tag for responses we generate ourselves (§8.2.6.2). */
   readonly toTag: string;
+  /** The top Via stamped with received/rport (RFC 3581 §4), when it needed it. */
+  readonly stampedVia?: string;
   readonly transport: "udp" | "tcp";
 }
 
@@ -90,6 +92,8 @@ export class ResponseContext {
   readonly #isInvite: boolean;
   readonly #finals: FinalCandidate<SipResponse>[] = [];
   #hopIndex = 0;
+  /** Every branch started, in order; the last one is the current. Earlier ones may still answer late. */
+  readonly #branches: Branch[] = [];
   #branch: Branch | undefined;
   #answered = false;
   #finalSent = false;
@@ -129,10 +133,9 @@ export class ResponseContext {
     if (branch.provisional) this.#sendCancel(branch);
   }
 
-  /** Gateway shutdown: stop timers and retransmissions of the pending branch. */
+  /** Gateway shutdown: stop timers and retransmissions of every branch. */
   dispose(): void {
-    const branch = this.#branch;
-    if (branch) this.#closeBranch(branch);
+    for (const branch of this.#branches) this.#closeBranch(branch);
   }
 
   #hops(): readonly Hop[] {
@@ -169,6 +172,7 @@ export class ResponseContext {
       maxForwards: request.maxForwards,
       ...(recordRoute ? { recordRoute } : {}),
       popRoutes: this.#plan.kind === "in-dialog" ? this.#plan.popRoutes : 0,
+      ...(this.#upstream.stampedVia !== undefined ? { topVia: this.#upstream.stampedVia } : {}),
     });
     const data = serializeMessage(`${request.method} ${request.uriText} SIP/2.0`, headers, request.body);
     const branch: Branch = {
@@ -182,6 +186,7 @@ export class ResponseContext {
       done: false,
     };
     this.#branch = branch;
+    this.#branches.push(branch);
     const reliable = transport === "tcp";
     const key = `${branchId}|${request.method}`;
     const send = (bytes: Uint8Array) =>
@@ -243,13 +248,15 @@ export class ResponseContext {
       branch.silenceTimer = undefined;
     }
     if (status < 200) {
-      if (this.#isInvite && !branch.done && !branch.expired) this.#armTimerC(branch);
+      if (this.#isInvite && !branch.done && !branch.expired && !branch.cancelSent) this.#armTimerC(branch);
       if (!branch.provisional) {
         branch.provisional = true;
-        if (this.#cancelled) this.#sendCancel(branch);
+        // A branch we gave up on (silent too long) or no longer need (answered elsewhere, caller cancelled) that
+        // now wakes up is CANCELled, so it cannot answer a second time (§16.7 step 10, §16.10).
+        if (this.#cancelled || this.#answered || branch.done) this.#sendCancel(branch);
       }
       // §16.7 step 5: 100 Trying is hop-by-hop and never forwarded; other provisionals go upstream at once.
-      if (status > 100 && !this.#finalSent) this.#relayUpstream(status, response);
+      if (status > 100 && !branch.done && !this.#finalSent) this.#relayUpstream(status, response);
       return;
     }
     if (status < 300) {
@@ -258,6 +265,9 @@ export class ResponseContext {
       this.#answered = true;
       this.#stopTimers(branch);
       branch.done = true;
+      // §16.7 step 10: a 2xx ends every other pending branch (a late answer from a branch we had failed over from
+      // must not leave the next destination ringing).
+      if (first) for (const other of this.#branches) if (other !== branch && other.provisional) this.#sendCancel(other);
       if (first && this.#plan.kind === "initial" && this.#isInvite) this.#hooks.dialogConfirmed(this, branch.hop, response);
       this.#finalSent = true;
       this.#relayUpstream(status, response);
@@ -295,15 +305,8 @@ export class ResponseContext {
       if (branch.done) return;
       this.#env.counters.inc("timer-c.fired");
       branch.expired = true;
+      // If even the CANCEL brings no final within 64*T1, the branch is given up as timed out (§16.8, armed there).
       this.#sendCancel(branch);
-      // If even the CANCEL brings no final within 64*T1, the branch is given up as timed out (§16.8).
-      branch.ringTimer = clock.setTimer(64 * this.#env.timers.t1, () => {
-        branch.ringTimer = undefined;
-        if (!branch.done) {
-          this.#closeBranch(branch);
-          this.#onFailure(branch, "timeout");
-        }
-      });
     });
   }
 
@@ -325,8 +328,8 @@ export class ResponseContext {
       destination: branch.hop.destinationId,
       reason: why,
     });
-    // A destination that never answered cannot be CANCELled (§9.1): stop retransmitting and forget the branch.
-    if (why === "no-answer") this.#closeBranch(branch);
+    // A silent destination cannot be CANCELled yet (§9.1). Its transaction keeps running (until Timer B), so a late
+    // answer is still seen: a late 1xx gets CANCELled, a late non-2xx ACKed, a late 2xx relayed.
     this.#finals.push({ status: 408 });
     if (this.#answered) return;
     if (this.#cancelled) this.#finish();
@@ -341,7 +344,10 @@ export class ResponseContext {
   }
 
   #sendCancel(branch: Branch): void {
-    if (branch.cancelSent || branch.done) return;
+    if (branch.cancelSent) return;
+    // Only an INVITE still waiting for its final can be cancelled, and only after a provisional (§9.1).
+    const state = branch.invite?.state;
+    if ((state !== "calling" && state !== "proceeding") || !branch.provisional) return;
     branch.cancelSent = true;
     const env = this.#env;
     const cancel = buildCancel(branch.sent);
@@ -359,6 +365,16 @@ export class ResponseContext {
     });
     this.#hooks.registerClient(key, (response) => tx.receiveResponse(response.status, response));
     env.counters.inc("cancel.sent");
+    // §9.1: no final for the INVITE within 64*T1 of our CANCEL → the branch is considered cancelled and given up
+    // (replaces Timer C: a caller's CANCEL must not wait for it).
+    if (branch.ringTimer !== undefined) env.clock.clearTimer(branch.ringTimer);
+    branch.ringTimer = env.clock.setTimer(64 * env.timers.t1, () => {
+      branch.ringTimer = undefined;
+      if (!branch.done) {
+        this.#closeBranch(branch);
+        this.#onFailure(branch, "timeout");
+      }
+    });
     tx.start();
   }
 

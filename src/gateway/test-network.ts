@@ -5,7 +5,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { SipMessage, SipRequest, SipResponse } from "../sip/message.ts";
-import { parseMessage } from "../sip/parse.ts";
+import { getHeaderValues, parseMessage } from "../sip/parse.ts";
 import type { Target } from "../proxy/route-token.ts";
 import { FakeClock } from "../transaction/fake-clock.ts";
 import { MemoryDialogStore } from "../dialog/memory.ts";
@@ -28,22 +28,47 @@ export interface Sent {
 
 export const quietLogger: Logger = { enabled: () => false, log: () => {} };
 
+export interface Unparsed {
+  readonly target: Target;
+  readonly connectionId: number | undefined;
+  readonly text: string;
+  readonly error: string;
+}
+
 export class FakeNetwork {
+  /** Every message sent that parses back (the normal case). */
   readonly sent: Sent[] = [];
-  /** Targets whose sends fail (the core's onError is called synchronously). */
-  readonly failing = new Set<string>();
+  /** Sends that do not parse back (e.g. a 400 to a request that lacked Call-ID cannot carry one either). */
+  readonly unparsed: Unparsed[] = [];
+  /**
+   * Targets ("host:port") whose sends fail: "sync" calls onError inside send() (as a closed transport does),
+   * "deferred" queues it for {@link FakeNetwork.flushErrors} (as a failed TCP connect does).
+   */
+  readonly failing = new Map<string, "sync" | "deferred">();
+  readonly #deferred: (() => void)[] = [];
 
   readonly send = (target: Target, data: Uint8Array, onError?: (error: Error) => void, connectionId?: number): void => {
     const text = Buffer.from(data).toString("latin1");
     const parsed = parseMessage(data, { stream: target.transport === "tcp" });
-    if (!parsed.ok) throw new Error(`the core sent an unparseable message (${parsed.error.code}: ${parsed.error.detail}):\n${text}`);
-    this.sent.push({ target, connectionId, text, message: parsed.message });
-    if (this.failing.has(`${target.host}:${target.port}`)) onError?.(new Error("unreachable"));
+    if (parsed.ok) this.sent.push({ target, connectionId, text, message: parsed.message });
+    else this.unparsed.push({ target, connectionId, text, error: `${parsed.error.code}: ${parsed.error.detail}` });
+    const failing = this.failing.get(`${target.host}:${target.port}`);
+    if (failing === "sync") onError?.(new Error("unreachable"));
+    else if (failing === "deferred" && onError) this.#deferred.push(() => onError(new Error("unreachable")));
   };
 
-  /** Everything sent since the last take(), and forget it. */
+  /** Report the deferred transport errors queued so far. */
+  flushErrors(): void {
+    for (const report of this.#deferred.splice(0)) report();
+  }
+
+  /** Everything (parseable) sent since the last take(), and forget it. */
   take(): Sent[] {
     return this.sent.splice(0);
+  }
+
+  takeUnparsed(): Unparsed[] {
+    return this.unparsed.splice(0);
   }
 }
 
@@ -73,11 +98,9 @@ export function headerLines(text: string): string[] {
   return text.slice(0, end < 0 ? text.length : end).split("\r\n").slice(1);
 }
 
-/** Every value of a header in a sent message, split as the parser does for list headers. */
+/** Every value of a header, list headers split at top-level commas (as the parser does). */
 export function headerValues(message: SipMessage, name: string): string[] {
-  const out: string[] = [];
-  for (const h of message.headers) if (h.name === name) out.push(...h.value.split(/,(?![^<]*>)/).map((v) => v.trim()));
-  return out;
+  return getHeaderValues(message, name);
 }
 
 export function headerValue(message: SipMessage, name: string): string | undefined {

@@ -13,6 +13,8 @@ export interface ForwardPlan {
   readonly recordRoute?: readonly string[];
   /** How many Route values to remove from the top: our own entries (§16.4, §16.12). */
   readonly popRoutes?: number;
+  /** Replacement for the received top Via value (stamped with received/rport, RFC 3581 §4). */
+  readonly topVia?: string;
   /** Max-Forwards of the received request (absent → 70 is added, §16.6 step 3). */
   readonly maxForwards: number | undefined;
 }
@@ -25,8 +27,19 @@ export function forwardHeaders(headers: readonly HeaderField[], plan: ForwardPla
   for (const value of plan.recordRoute ?? []) out.push(header("record-route", value));
   let toPop = plan.popRoutes ?? 0;
   let sawMaxForwards = false;
+  let topVia = plan.topVia;
   for (const field of headers) {
     switch (field.name) {
+      case "via":
+        if (topVia !== undefined) {
+          const values = splitHeaderValues(field.value);
+          values[0] = topVia;
+          topVia = undefined;
+          out.push(header("via", values.join(", ")));
+          continue;
+        }
+        out.push(field);
+        continue;
       case "max-forwards":
         if (sawMaxForwards) continue; // a duplicate would have been refused by the parser; keep one
         sawMaxForwards = true;

@@ -86,7 +86,10 @@ export class SipStreamParser {
           continue;
         }
         if (c === CR) {
-          if (pos + 1 >= end) break; // need the LF
+          if (pos + 1 >= end) {
+            this.#lonePong = lonePong; // need the LF; a pending ping half stays pending
+            break;
+          }
           if (data[pos + 1] !== LF) {
             pos++; // stray CR: ignored
             lonePong = false;

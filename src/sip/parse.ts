@@ -15,11 +15,13 @@
  */
 import { Buffer } from "node:buffer";
 import type { CSeq, HeaderField, SipMessage, SipRequest, SipResponse, SipUri, Via } from "./message.ts";
-import { CR, HT, LF, SP, isDigit, isToken, isTokenChar, isWsp, parseDecimal } from "./chars.ts";
+import { CR, LF, isDigit, isToken, isWsp, parseDecimal } from "./chars.ts";
 import { parseContentLength } from "./content-length.ts";
+import { BAD_REQUEST, Failure } from "./failure.ts";
+import { type Essentials, scanFields } from "./header-fields.ts";
 import { canonicalHeaderName, isMultiValueHeader, splitHeaderValues } from "./header-values.ts";
 import { parseNameAddr } from "./name-addr.ts";
-import { parseUri, uriScheme } from "./uri.ts";
+import { parseRequestLine, parseStatusLine } from "./start-line.ts";
 import { parseVia } from "./via.ts";
 
 export interface SipParseError {
@@ -28,9 +30,10 @@ export interface SipParseError {
   /** Short printable-ASCII text naming the problem; doubles as the reason phrase of the reply. */
   detail: string;
   /**
-   * Present when the input is a request with enough intact to answer (§8.2.6: a Via, From, To, Call-ID and CSeq
-   * field; never for ACK, which is not answered). `headers` are exactly the request fields to copy into the response
-   * (every Via, then the first From, To, Call-ID, CSeq): pass them to buildResponse with a To tag of your choosing.
+   * Present when the input is a request with enough intact to answer (§8.2.6): at least a Via and a CSeq field, the
+   * pair a client transaction matches responses on (§17.1.3); never for ACK, which is not answered. `headers` are
+   * exactly the request fields to copy into the response (every Via, then the first From, To, Call-ID, CSeq that
+   * exist): pass them to buildResponse with a To tag of your choosing.
    * The top Via may itself be the malformed part: send such replies to the packet source (§18.2.2 rport behaviour).
    */
   reply?: { status: number; reason: string; headers: readonly HeaderField[] };
@@ -83,31 +86,6 @@ export function getHeaderValues(msg: { headers: readonly HeaderField[] }, name: 
   return out;
 }
 
-/** Header fields a proxy needs, located during the single pass over the header section. */
-interface Essentials {
-  via: HeaderField[];
-  from?: HeaderField;
-  to?: HeaderField;
-  callId?: HeaderField;
-  cseq?: HeaderField;
-  contentLength?: HeaderField;
-  maxForwards?: HeaderField;
-  /** Canonical name of the first single-value header repeated with a different value. */
-  duplicate?: string;
-  /** First syntactically broken header line. */
-  lineError?: string;
-}
-
-class Failure {
-  constructor(
-    readonly code: string,
-    readonly detail: string,
-    readonly status: number,
-  ) {}
-}
-
-const BAD_REQUEST = 400;
-
 function parse(data: Uint8Array, maxSize: number, stream: boolean): ParseResult {
   const len = data.length;
   const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
@@ -139,7 +117,7 @@ function parse(data: Uint8Array, maxSize: number, stream: boolean): ParseResult 
   }
   let noHeaderEnd: Failure | undefined;
   if (bodyStart < 0) {
-    if (len > maxSize) noHeaderEnd = new Failure("too-large", "Message Too Large", 513);
+    if (len - start > maxSize) noHeaderEnd = new Failure("too-large", "Message Too Large", 513);
     else if (lastLineEnd === len && !stream) {
       // Datagram ends right after a complete header line: tolerate the missing empty line, no body.
       headEnd = len - 1;
@@ -162,83 +140,77 @@ function parse(data: Uint8Array, maxSize: number, stream: boolean): ParseResult 
   const isResponse = first.indexOf("/") >= 0;
   const looksLikeRequest = !isResponse && sp1 > 0 && isToken(first);
 
-  const fail = (f: Failure): ParseResult => {
-    const err: SipParseError = { code: f.code, detail: f.detail };
-    if (looksLikeRequest && first !== "ACK") {
-      const h = replyHeaders(ess);
-      if (h !== undefined) err.reply = { status: f.status, reason: f.detail, headers: h };
-    }
-    return { ok: false, error: err };
-  };
+  // Only requests are answered, and never ACK (§17.1.1.3: no response to ACK).
+  const answer = looksLikeRequest && first !== "ACK" ? ess : undefined;
 
-  if (noHeaderEnd !== undefined) return fail(noHeaderEnd);
-  if (len - start > maxSize) return fail(new Failure("too-large", "Message Too Large", 513));
+  if (noHeaderEnd !== undefined) return failure(answer, noHeaderEnd);
+  if (len - start > maxSize) return failure(answer, new Failure("too-large", "Message Too Large", 513));
 
   let request: { method: string; uriText: string; uri: SipUri } | undefined;
   let status = 0;
   let reason = "";
   if (isResponse) {
     const f = parseStatusLine(startLine, sp1);
-    if (f instanceof Failure) return fail(f);
+    if (f instanceof Failure) return failure(answer, f);
     status = f.status;
     reason = f.reason;
   } else {
-    if (!looksLikeRequest) return fail(new Failure("bad-start-line", "Bad Start Line", BAD_REQUEST));
+    if (!looksLikeRequest) return failure(answer, new Failure("bad-start-line", "Bad Start Line", BAD_REQUEST));
     const r = parseRequestLine(startLine, sp1, first);
-    if (r instanceof Failure) return fail(r);
+    if (r instanceof Failure) return failure(answer, r);
     request = r;
   }
 
   // Essentials (§8.1.1 mandatory fields; §16.3 request validation).
-  if (ess.lineError !== undefined) return fail(new Failure("bad-header", ess.lineError, BAD_REQUEST));
+  if (ess.lineError !== undefined) return failure(answer, new Failure("bad-header", ess.lineError, BAD_REQUEST));
   if (ess.duplicate !== undefined) {
-    return fail(new Failure("duplicate-header", `Duplicate ${displayOf(ess.duplicate)}`, BAD_REQUEST));
+    return failure(answer, new Failure("duplicate-header", `Duplicate ${displayOf(ess.duplicate)}`, BAD_REQUEST));
   }
-  if (ess.via.length === 0) return fail(missing("Via"));
-  if (ess.from === undefined) return fail(missing("From"));
-  if (ess.to === undefined) return fail(missing("To"));
-  if (ess.callId === undefined) return fail(missing("Call-ID"));
-  if (ess.cseq === undefined) return fail(missing("CSeq"));
+  if (ess.via.length === 0) return failure(answer, missing("Via"));
+  if (ess.from === undefined) return failure(answer, missing("From"));
+  if (ess.to === undefined) return failure(answer, missing("To"));
+  if (ess.callId === undefined) return failure(answer, missing("Call-ID"));
+  if (ess.cseq === undefined) return failure(answer, missing("CSeq"));
 
   const vias: Via[] = [];
   for (const field of ess.via) {
     const values = splitHeaderValues(field.value);
-    if (values.length === 0) return fail(new Failure("bad-via", "Bad Via", BAD_REQUEST));
+    if (values.length === 0) return failure(answer, new Failure("bad-via", "Bad Via", BAD_REQUEST));
     for (const v of values) {
       const via = parseVia(v);
-      if (via === undefined) return fail(new Failure("bad-via", "Bad Via", BAD_REQUEST));
+      if (via === undefined) return failure(answer, new Failure("bad-via", "Bad Via", BAD_REQUEST));
       vias.push(via);
     }
   }
   const from = parseNameAddr(ess.from.value, ANY_SCHEME);
-  if (from === undefined) return fail(new Failure("bad-header", "Bad From", BAD_REQUEST));
+  if (from === undefined) return failure(answer, new Failure("bad-header", "Bad From", BAD_REQUEST));
   const to = parseNameAddr(ess.to.value, ANY_SCHEME);
-  if (to === undefined) return fail(new Failure("bad-header", "Bad To", BAD_REQUEST));
+  if (to === undefined) return failure(answer, new Failure("bad-header", "Bad To", BAD_REQUEST));
   const callId = ess.callId.value;
-  if (!isCallId(callId)) return fail(new Failure("bad-header", "Bad Call-ID", BAD_REQUEST));
+  if (!isCallId(callId)) return failure(answer, new Failure("bad-header", "Bad Call-ID", BAD_REQUEST));
   const cseq = parseCSeq(ess.cseq.value);
-  if (cseq === undefined) return fail(new Failure("bad-cseq", "Bad CSeq", BAD_REQUEST));
+  if (cseq === undefined) return failure(answer, new Failure("bad-cseq", "Bad CSeq", BAD_REQUEST));
   if (request !== undefined && cseq.method !== request.method) {
-    return fail(new Failure("cseq-method-mismatch", "CSeq Method Mismatch", BAD_REQUEST));
+    return failure(answer, new Failure("cseq-method-mismatch", "CSeq Method Mismatch", BAD_REQUEST));
   }
   let maxForwards: number | undefined;
   if (ess.maxForwards !== undefined) {
     const v = ess.maxForwards.value;
     maxForwards = parseDecimal(v, 0, v.length, 255);
-    if (maxForwards === undefined) return fail(new Failure("bad-header", "Bad Max-Forwards", BAD_REQUEST));
+    if (maxForwards === undefined) return failure(answer, new Failure("bad-header", "Bad Max-Forwards", BAD_REQUEST));
   }
 
   // Body framing (§18.3): Content-Length bytes after the empty line; extra datagram bytes are discarded.
   let body: Uint8Array;
   if (ess.contentLength !== undefined) {
     const cl = parseContentLength(ess.contentLength.value);
-    if (cl === undefined) return fail(new Failure("bad-content-length", "Bad Content-Length", BAD_REQUEST));
+    if (cl === undefined) return failure(answer, new Failure("bad-content-length", "Bad Content-Length", BAD_REQUEST));
     if (bodyStart + cl > len) {
-      return fail(new Failure("body-length-mismatch", "Content-Length Mismatch", BAD_REQUEST));
+      return failure(answer, new Failure("body-length-mismatch", "Content-Length Mismatch", BAD_REQUEST));
     }
     body = buf.subarray(bodyStart, bodyStart + cl);
   } else if (stream) {
-    return fail(missing("Content-Length"));
+    return failure(answer, missing("Content-Length"));
   } else {
     body = buf.subarray(bodyStart, len);
   }
@@ -286,6 +258,14 @@ function parse(data: Uint8Array, maxSize: number, stream: boolean): ParseResult 
 const SIP_2_0 = "SIP/2.0";
 const ANY_SCHEME = { anyScheme: true } as const;
 
+/** The error result; `answerable` holds the request's fields when it may be answered. */
+function failure(answerable: Essentials | undefined, f: Failure): ParseResult {
+  const err: SipParseError = { code: f.code, detail: f.detail };
+  const h = answerable === undefined ? undefined : replyHeaders(answerable);
+  if (h !== undefined) err.reply = { status: f.status, reason: f.detail, headers: h };
+  return { ok: false, error: err };
+}
+
 function error(code: string, detail: string): ParseResult {
   return { ok: false, error: { code, detail } };
 }
@@ -308,170 +288,10 @@ function displayOf(canonical: string): string {
 }
 
 /**
- * Splits head[pos..] (header lines, no empty line) into fields, unfolding continuation lines (§7.3.1), and records
- * the essentials. Line ends may be CRLF or bare LF; a bare CR inside a line is rejected (it would be a line break to
- * some downstream parsers: smuggling risk).
+ * CSeq = 1*DIGIT LWS Method (§20.16). The number must be expressible as 32-bit unsigned (§8.1.1.5). The "< 2**31"
+ * there binds the UAC's initial choice; in-dialog increments (§12.2.1.1) may pass it, so receivers accept the full
+ * 32-bit range.
  */
-function scanFields(head: string, pos: number, ess: Essentials): HeaderField[] {
-  const fields: HeaderField[] = [];
-  const end = head.length;
-  let fStart = -1;
-  let fEnd = -1;
-  let folded = false;
-  let nextCr = -2; // cached position of the next CR at or after pos; -1 = none left
-  while (pos < end) {
-    let nl = head.indexOf("\n", pos);
-    const next = nl < 0 ? end : nl + 1;
-    if (nl < 0) nl = end;
-    const lineEnd = nl > pos && head.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
-    if (nextCr !== -1 && nextCr < pos) nextCr = head.indexOf("\r", pos);
-    if (nextCr >= 0 && nextCr < lineEnd) ess.lineError ??= "Bad Header Line";
-    const c = head.charCodeAt(pos);
-    if (c === SP || c === HT) {
-      if (fStart < 0) ess.lineError ??= "Bad Header Folding";
-      else {
-        fEnd = lineEnd;
-        folded = true;
-      }
-    } else if (lineEnd > pos) {
-      if (fStart >= 0) addField(head, fStart, fEnd, folded, fields, ess);
-      fStart = pos;
-      fEnd = lineEnd;
-      folded = false;
-    }
-    pos = next;
-  }
-  if (fStart >= 0) addField(head, fStart, fEnd, folded, fields, ess);
-  return fields;
-}
-
-function addField(
-  head: string,
-  start: number,
-  end: number,
-  folded: boolean,
-  fields: HeaderField[],
-  ess: Essentials,
-): void {
-  let i = start;
-  while (i < end && isTokenChar(head.charCodeAt(i))) i++;
-  const nameEnd = i;
-  while (i < end && isWsp(head.charCodeAt(i))) i++;
-  if (nameEnd === start || i >= end || head.charCodeAt(i) !== 0x3a) {
-    ess.lineError ??= "Bad Header Line";
-    return;
-  }
-  const name = canonicalHeaderName(head.slice(start, nameEnd));
-  const value = folded ? unfold(head, i + 1, end) : trimmedSlice(head, i + 1, end);
-  const field: HeaderField = { name, value, raw: head.slice(start, end) };
-  fields.push(field);
-  switch (name) {
-    case "via":
-      ess.via.push(field);
-      break;
-    case "from":
-    case "to":
-    case "call-id":
-    case "cseq":
-    case "content-length":
-    case "max-forwards": {
-      const key = KEY[name]!;
-      const prev = ess[key];
-      if (prev === undefined) ess[key] = field;
-      else if (prev.value !== value) ess.duplicate ??= name;
-      break;
-    }
-  }
-}
-
-const KEY: Readonly<Record<string, "from" | "to" | "callId" | "cseq" | "contentLength" | "maxForwards">> = {
-  from: "from",
-  to: "to",
-  "call-id": "callId",
-  cseq: "cseq",
-  "content-length": "contentLength",
-  "max-forwards": "maxForwards",
-};
-
-function trimmedSlice(s: string, a: number, b: number): string {
-  while (a < b && isWsp(s.charCodeAt(a))) a++;
-  while (b > a && isWsp(s.charCodeAt(b - 1))) b--;
-  return s.slice(a, b);
-}
-
-/** §7.3.1: each line break plus surrounding whitespace becomes a single SP. */
-function unfold(s: string, a: number, b: number): string {
-  let out = "";
-  while (a < b) {
-    let nl = s.indexOf("\n", a);
-    if (nl < 0 || nl > b) nl = b;
-    const seg = trimmedSlice(s, a, nl > a && s.charCodeAt(nl - 1) === CR ? nl - 1 : nl);
-    if (seg !== "") out = out === "" ? seg : `${out} ${seg}`;
-    a = nl + 1;
-  }
-  return out;
-}
-
-/** Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (§7.2). */
-function parseStatusLine(line: string, sp1: number): { status: number; reason: string } | Failure {
-  if (sp1 < 0 || !isSip20(line.slice(0, sp1))) {
-    return new Failure(sp1 > 0 && isSipVersion(line.slice(0, sp1)) ? "bad-version" : "bad-start-line", "Bad Status Line", BAD_REQUEST);
-  }
-  const cs = sp1 + 1;
-  let i = cs;
-  while (i < line.length && isDigit(line.charCodeAt(i))) i++;
-  if (i - cs !== 3 || (i < line.length && line.charCodeAt(i) !== SP)) {
-    return new Failure("bad-status", "Bad Status Code", BAD_REQUEST);
-  }
-  const status = parseDecimal(line, cs, i, 699);
-  if (status === undefined || status < 100) return new Failure("bad-status", "Bad Status Code", BAD_REQUEST);
-  return { status, reason: i < line.length ? line.slice(i + 1) : "" };
-}
-
-/** Request-Line = Method SP Request-URI SP SIP-Version (§7.1), exact single spaces. */
-function parseRequestLine(
-  line: string,
-  sp1: number,
-  method: string,
-): { method: string; uriText: string; uri: SipUri } | Failure {
-  const sp2 = line.indexOf(" ", sp1 + 1);
-  if (sp2 <= sp1 + 1) return new Failure("bad-start-line", "Bad Request Line", BAD_REQUEST);
-  const version = line.slice(sp2 + 1);
-  if (!isSip20(version)) {
-    if (isSipVersion(version)) return new Failure("bad-version", "Version Not Supported", 505);
-    return new Failure("bad-start-line", "Bad Request Line", BAD_REQUEST);
-  }
-  const uriText = line.slice(sp1 + 1, sp2);
-  const scheme = uriScheme(uriText);
-  if (scheme === undefined) return new Failure("bad-request-uri", "Bad Request-URI", BAD_REQUEST);
-  if (scheme !== "sip" && scheme !== "sips" && scheme !== "tel") {
-    return new Failure("unsupported-uri-scheme", "Unsupported URI Scheme", 416);
-  }
-  const uri = parseUri(uriText);
-  // §19.1.1 table: headers are not allowed in a Request-URI (RFC 4475 §3.1.2.11).
-  if (uri === undefined || uri.headers !== undefined) {
-    return new Failure("bad-request-uri", "Bad Request-URI", BAD_REQUEST);
-  }
-  return { method, uriText, uri };
-}
-
-/** "SIP/2.0", the protocol name compared case-insensitively (§25: literal strings are case-insensitive). */
-function isSip20(v: string): boolean {
-  return v.length === 7 && (v.charCodeAt(0) | 0x20) === 0x73 && (v.charCodeAt(1) | 0x20) === 0x69 &&
-    (v.charCodeAt(2) | 0x20) === 0x70 && v.endsWith("/2.0");
-}
-
-/** SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT (§25.1). */
-function isSipVersion(v: string): boolean {
-  if (v.length < 7 || (v.charCodeAt(0) | 0x20) !== 0x73 || (v.charCodeAt(1) | 0x20) !== 0x69) return false;
-  if ((v.charCodeAt(2) | 0x20) !== 0x70 || v.charCodeAt(3) !== 0x2f) return false;
-  const dot = v.indexOf(".", 4);
-  if (dot < 5 || dot === v.length - 1) return false;
-  for (let i = 4; i < v.length; i++) if (i !== dot && !isDigit(v.charCodeAt(i))) return false;
-  return true;
-}
-
-/** CSeq = 1*DIGIT LWS Method (§20.16); the number must fit 32 bits unsigned (§8.1.1.5). */
 function parseCSeq(value: string): CSeq | undefined {
   let i = 0;
   while (i < value.length && isDigit(value.charCodeAt(i))) i++;
@@ -492,9 +312,17 @@ function isCallId(v: string): boolean {
   return true;
 }
 
-/** The fields to copy into an error response (§8.2.6.2), when all are present. */
+/**
+ * The fields to copy into an error response (§8.2.6.2): every Via, then the first From, To, Call-ID, CSeq present.
+ * Via and CSeq are required: they are what the client transaction matches a response on (§17.1.3), so answering
+ * stops its retransmissions even when From, To or Call-ID are missing (then not copied).
+ */
 function replyHeaders(ess: Essentials): HeaderField[] | undefined {
-  if (ess.via.length === 0 || !ess.from || !ess.to || !ess.callId || !ess.cseq) return undefined;
-  return [...ess.via, ess.from, ess.to, ess.callId, ess.cseq];
+  if (ess.via.length === 0 || ess.cseq === undefined) return undefined;
+  const out = [...ess.via];
+  if (ess.from) out.push(ess.from);
+  if (ess.to) out.push(ess.to);
+  if (ess.callId) out.push(ess.callId);
+  out.push(ess.cseq);
+  return out;
 }
-
