@@ -2,7 +2,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as v from "valibot";
 import { createRouteApp, decideRoute, localTurns } from "./route.ts";
-import { DestinationRegistry } from "../src/destination/registry.ts";
 import { EVENT_VERSION, RouteDecisionSchema, type RequestEvent } from "../src/events/route.ts";
 
 const event: RequestEvent = {
@@ -17,9 +16,8 @@ const event: RequestEvent = {
 };
 
 function registry(...uris: string[]) {
-  const r = new DestinationRegistry();
-  for (const uri of uris) r.add({ uri });
-  return r;
+  const destinations = uris.map((uri, i) => ({ id: `d${i + 1}`, uri, state: "active" as const }));
+  return { snapshot: () => destinations };
 }
 
 test("round robin over active destinations with the rest as the failover order", () => {

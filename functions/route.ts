@@ -14,7 +14,7 @@ import { RequestEventSchema, type RequestEvent, type RouteDecision } from "../sr
 
 export interface RoutePorts {
   /** The current destination snapshot (in memory; never a query per call). */
-  destinations(): readonly Destination[];
+  destinations(): readonly Pick<Destination, "id" | "uri" | "state">[];
   /** The next round-robin turn (a local counter in-process, a store counter for stateless deployments). */
   turn(): number;
 }

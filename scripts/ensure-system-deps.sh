@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs the real peers the test suite drives (sipp from Debian's sip-tester) when they are missing.
+# Installs the real peers the test suite drives (sipp from Debian's sip-tester, redis-server) when they are missing.
 # Runs before `npm test`, so the test command works on a fresh Debian machine as well as in CI.
 set -euo pipefail
 need=()
 command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ ${#need[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "missing ${need[*]} and no apt-get here: install them by hand" >&2

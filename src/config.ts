@@ -104,6 +104,10 @@ const ConfigInput = v.object({
   secret: optionalString(16, "the secret"),
   advertise: v.optional(v.pipe(v.string(), v.regex(HOST, "must be a host name or IP address"))),
   dataDir: v.optional(v.string(), ".switchboard"),
+  /** The SQL catalog (sets, destinations, rules); default `file:<dataDir>/switchboard.db`. */
+  databaseUrl: v.optional(
+    v.pipe(v.string(), v.regex(/^(file:.+|:memory:|libsql:\/\/.+|https?:\/\/.+|wss?:\/\/.+)$/, "must be file:PATH, :memory: or a libsql:// (http(s)://, ws(s)://) URL")),
+  ),
   branchTimeoutMs: v.optional(integerFrom(100, 180_000), 4000),
   timerCMs: v.optional(integerFrom(1000, 86_400_000), 180_000),
   t1Ms: v.optional(integerFrom(50, 10_000), DEFAULT_TIMER_SETTINGS.t1),
@@ -118,7 +122,7 @@ const ConfigInput = v.object({
   logLevel: v.optional(v.picklist(["debug", "info", "warn", "error"], "must be debug, info, warn or error"), "info"),
 });
 
-export type Config = v.InferOutput<typeof ConfigInput>;
+export type Config = Omit<v.InferOutput<typeof ConfigInput>, "databaseUrl"> & { readonly databaseUrl: string };
 
 /** Environment variable → config field. Documented in the README; scripts rely on these names. */
 export const ENV_FIELDS: Readonly<Record<string, keyof Config>> = {
@@ -129,6 +133,7 @@ export const ENV_FIELDS: Readonly<Record<string, keyof Config>> = {
   SWITCHBOARD_SECRET: "secret",
   SWITCHBOARD_SIP_ADVERTISE: "advertise",
   SWITCHBOARD_DATA_DIR: "dataDir",
+  SWITCHBOARD_DATABASE_URL: "databaseUrl",
   SWITCHBOARD_BRANCH_TIMEOUT: "branchTimeoutMs",
   SWITCHBOARD_TIMER_C: "timerCMs",
   SWITCHBOARD_T1: "t1Ms",
@@ -185,5 +190,6 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, f
     problems.push("SWITCHBOARD_T2 (t2Ms): must not be below T1");
   }
   if (problems.length > 0 || !result.success) return { ok: false, error: new ConfigError(problems) };
-  return { ok: true, config: result.output };
+  const { databaseUrl, ...rest } = result.output;
+  return { ok: true, config: { ...rest, databaseUrl: databaseUrl ?? `file:${rest.dataDir.replace(/\/+$/, "")}/switchboard.db` } };
 }

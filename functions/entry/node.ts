@@ -1,12 +1,14 @@
 /**
  * Run the functions (route + admin) as a standalone HTTP service on Node, for gateways in remote mode.
- * `node --import tsx functions/entry/node.ts` with SWITCHBOARD_HTTP_LISTEN, SWITCHBOARD_ADMIN_TOKEN and
- * SWITCHBOARD_DESTINATIONS.
+ * `node --import tsx functions/entry/node.ts` with SWITCHBOARD_HTTP_LISTEN, SWITCHBOARD_ADMIN_TOKEN,
+ * SWITCHBOARD_DATABASE_URL and SWITCHBOARD_DESTINATIONS.
  */
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { parseConfig } from "../../src/config.ts";
-import { DestinationRegistry } from "../../src/destination/registry.ts";
+import { SqlCatalog } from "../../src/db/catalog-sql.ts";
+import { seedQuickStart } from "../../src/db/quick-start.ts";
+import { DEFAULT_SET } from "../../src/routing/set.ts";
 import { MemoryDialogStore } from "../../src/dialog/memory.ts";
 import { createAdminApp } from "../admin.ts";
 import { createRouteApp, localTurns } from "../route.ts";
@@ -21,15 +23,15 @@ if (!config.adminToken) {
   console.error("SWITCHBOARD_ADMIN_TOKEN is required for the standalone functions service");
   process.exit(2);
 }
-const destinations = new DestinationRegistry();
-for (const uri of config.destinations) destinations.add({ uri });
+const catalog = await SqlCatalog.open(config.databaseUrl);
+await seedQuickStart(catalog, config.destinations);
 const app = new Hono();
-app.route("/", createRouteApp({ destinations: () => destinations.snapshot(), turn: localTurns() }, { token: config.routeToken ?? config.adminToken }));
+app.route("/", createRouteApp({ destinations: () => catalog.snapshot().bySet.get(DEFAULT_SET) ?? [], turn: localTurns() }, { token: config.routeToken ?? config.adminToken }));
 app.route(
   "/",
   createAdminApp({
     token: config.adminToken,
-    destinations,
+    catalog,
     dialogs: new MemoryDialogStore(),
     status: () => ({ ready: true, draining: false, counters: {} }),
   }),

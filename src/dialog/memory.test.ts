@@ -1,7 +1,33 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Dialog } from "./dialog.ts";
-import { MemoryDialogStore } from "./memory.ts";
+import { MemoryDialogState, MemoryDialogStore } from "./memory.ts";
+import { runStoreContract } from "./store.case.ts";
+
+runStoreContract({
+  name: "memory",
+  async create() {
+    let now = 1_000_000;
+    const clock = (): number => now;
+    const state = new MemoryDialogState();
+    const store = new MemoryDialogStore(clock, { state });
+    return {
+      store,
+      async another() {
+        return new MemoryDialogStore(clock, { state });
+      },
+      async corruptLoad(destinationId, resource, value) {
+        state.destination(destinationId).load.set(resource, value);
+      },
+      async elapse(ms) {
+        now += ms;
+      },
+      async close() {
+        await store.close();
+      },
+    };
+  },
+});
 
 function dialog(id: string, destinationId = "d1"): Dialog {
   return {
@@ -45,4 +71,16 @@ test("list filters by destination and remove returns the record once", async () 
   assert.equal((await store.remove("a"))?.id, "a");
   assert.equal(await store.remove("a"), undefined);
   assert.equal(await store.count(), 2);
+});
+
+test("sweep drops expired reservations too, and close forgets everything", async () => {
+  let now = 0;
+  const store = new MemoryDialogStore(() => now);
+  await store.reserve({ destinationId: "d1", id: "a", units: { calls: 1 } }, { calls: 1 }, 100);
+  await store.reserve({ destinationId: "d1", id: "b", units: { calls: 1 } }, { calls: 5 }, 1000);
+  now = 100;
+  store.sweep();
+  assert.deepEqual(await store.reconcile("d1"), { expired: 0, load: { calls: 1 } }, "sweep already dropped a");
+  await store.close();
+  assert.deepEqual(await store.load(["d1"]), { d1: {} });
 });

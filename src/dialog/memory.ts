@@ -1,15 +1,70 @@
 /**
  * In-process DialogStore: the embedded default. Expiry is evaluated against the injected clock on every read and
  * by `sweep()`, which the gateway calls on a timer, so stale dialogs disappear even when nobody asks for them.
+ *
+ * Capacity accounting follows the Redis scripts (src/dialog/lua/scripts.ts) step for step, so that the one contract
+ * suite holds for both: expired reservations are dropped before every capacity operation, counters are clamped at 0,
+ * a destination without live reservations has no load, and `reconcile` recounts from the live reservations.
+ *
+ * Several stores can share one `MemoryDialogState` (the way several gateways share one Redis): the contract suite uses
+ * that to run concurrent reservations through separate store instances.
  */
-import type { Dialog, DialogFilter, DialogStore } from "./dialog.ts";
+import {
+  checkedCapacity,
+  checkedTtl,
+  checkedUnits,
+  type Dialog,
+  type DialogFilter,
+  type DialogStore,
+  type Load,
+  type ReconcileResult,
+  type Reservation,
+  type ReserveResult,
+} from "./dialog.ts";
+
+interface HeldReservation {
+  readonly units: ReadonlyArray<readonly [string, number]>;
+  expiresAt: number;
+}
+
+/** One destination's capacity bookkeeping: the same three structures as the Redis keys `res`, `exp` and `load`. */
+export interface MemoryDestinationState {
+  readonly reservations: Map<string, HeldReservation>;
+  /** Resource → units in use. Plain data on purpose: tests corrupt it to prove `reconcile` heals. */
+  readonly load: Map<string, number>;
+}
+
+/** Everything a MemoryDialogStore holds; share one between stores to model several gateways on one store. */
+export class MemoryDialogState {
+  readonly dialogs = new Map<string, Dialog>();
+  readonly destinations = new Map<string, MemoryDestinationState>();
+
+  destination(id: string): MemoryDestinationState {
+    let d = this.destinations.get(id);
+    if (!d) {
+      d = { reservations: new Map(), load: new Map() };
+      this.destinations.set(id, d);
+    }
+    return d;
+  }
+}
+
+export interface MemoryDialogStoreOptions {
+  /** Shared state (default: a new one of its own). */
+  readonly state?: MemoryDialogState;
+}
 
 export class MemoryDialogStore implements DialogStore {
-  readonly #dialogs = new Map<string, Dialog>();
+  readonly #state: MemoryDialogState;
+  readonly #dialogs: Map<string, Dialog>;
   readonly #now: () => number;
+  readonly #ownsState: boolean;
 
-  constructor(now: () => number = Date.now) {
+  constructor(now: () => number = Date.now, options: MemoryDialogStoreOptions = {}) {
     this.#now = now;
+    this.#ownsState = options.state === undefined;
+    this.#state = options.state ?? new MemoryDialogState();
+    this.#dialogs = this.#state.dialogs;
   }
 
   #live(id: string): Dialog | undefined {
@@ -47,6 +102,7 @@ export class MemoryDialogStore implements DialogStore {
   async list(filter: DialogFilter = {}): Promise<Dialog[]> {
     const out: Dialog[] = [];
     const limit = filter.limit ?? Infinity;
+    if (limit <= 0) return out;
     for (const id of [...this.#dialogs.keys()]) {
       const dialog = this.#live(id);
       if (!dialog) continue;
@@ -62,7 +118,7 @@ export class MemoryDialogStore implements DialogStore {
     return this.#dialogs.size;
   }
 
-  /** Drop every expired dialog; returns how many went. */
+  /** Drop every expired dialog and every expired reservation; returns how many dialogs went. */
   sweep(): number {
     const now = this.#now();
     let removed = 0;
@@ -72,10 +128,115 @@ export class MemoryDialogStore implements DialogStore {
         removed++;
       }
     }
+    for (const id of [...this.#state.destinations.keys()]) this.#purge(id, now);
     return removed;
   }
 
+  // ---- capacity ----------------------------------------------------------------------------------------------
+
+  /** Drop the destination's expired reservations (giving their units back); forget a destination left with none. */
+  #purge(destinationId: string, now: number): number {
+    const d = this.#state.destinations.get(destinationId);
+    if (!d) return 0;
+    let expired = 0;
+    for (const [id, r] of d.reservations) {
+      if (r.expiresAt > now) continue;
+      d.reservations.delete(id);
+      give(d.load, r.units);
+      expired++;
+    }
+    if (d.reservations.size === 0) this.#state.destinations.delete(destinationId);
+    return expired;
+  }
+
+  async reserve(r: Reservation, capacities: Readonly<Record<string, number>>, ttlMs: number): Promise<ReserveResult> {
+    const units = checkedUnits("reserve", r.units);
+    const ttl = checkedTtl("reserve", ttlMs);
+    const limits = units.map(([resource]) => checkedCapacity("reserve", resource, capacities[resource]));
+    const now = this.#now();
+    this.#purge(r.destinationId, now);
+    const d = this.#state.destination(r.destinationId);
+    const held = d.reservations.get(r.id);
+    if (held) {
+      held.expiresAt = now + ttl;
+      return { ok: true };
+    }
+    for (const [i, [resource, n]] of units.entries()) {
+      let used = d.load.get(resource) ?? 0;
+      if (used < 0) {
+        d.load.delete(resource);
+        used = 0;
+      }
+      const cap = limits[i];
+      if (cap !== undefined && used + n > cap) {
+        if (d.reservations.size === 0) this.#state.destinations.delete(r.destinationId);
+        return { ok: false, resource };
+      }
+    }
+    for (const [resource, n] of units) d.load.set(resource, (d.load.get(resource) ?? 0) + n);
+    d.reservations.set(r.id, { units, expiresAt: now + ttl });
+    return { ok: true };
+  }
+
+  async refresh(destinationId: string, id: string, ttlMs: number): Promise<boolean> {
+    const ttl = checkedTtl("refresh", ttlMs);
+    const now = this.#now();
+    this.#purge(destinationId, now);
+    const held = this.#state.destinations.get(destinationId)?.reservations.get(id);
+    if (!held) return false;
+    held.expiresAt = now + ttl;
+    return true;
+  }
+
+  async release(destinationId: string, id: string): Promise<boolean> {
+    this.#purge(destinationId, this.#now());
+    const d = this.#state.destinations.get(destinationId);
+    const held = d?.reservations.get(id);
+    if (!d || !held) return false;
+    d.reservations.delete(id);
+    give(d.load, held.units);
+    if (d.reservations.size === 0) this.#state.destinations.delete(destinationId);
+    return true;
+  }
+
+  async load(destinationIds: readonly string[]): Promise<Record<string, Load>> {
+    const now = this.#now();
+    const out: Record<string, Load> = {};
+    for (const id of destinationIds) {
+      this.#purge(id, now);
+      const load: Load = {};
+      for (const [resource, n] of this.#state.destinations.get(id)?.load ?? []) if (n > 0) load[resource] = n;
+      out[id] = load;
+    }
+    return out;
+  }
+
+  async reconcile(destinationId: string): Promise<ReconcileResult> {
+    const expired = this.#purge(destinationId, this.#now());
+    const d = this.#state.destinations.get(destinationId);
+    const load: Load = {};
+    if (!d) return { expired, load };
+    d.load.clear();
+    for (const r of d.reservations.values()) {
+      for (const [resource, n] of r.units) d.load.set(resource, (d.load.get(resource) ?? 0) + n);
+    }
+    for (const [resource, n] of d.load) load[resource] = n;
+    return { expired, load };
+  }
+
+  /** Forget everything, unless the state is shared with other stores (then it stays theirs). */
   async close(): Promise<void> {
+    if (!this.#ownsState) return;
     this.#dialogs.clear();
+    this.#state.destinations.clear();
+  }
+}
+
+/** Give units back: counters never go below 0, and a counter at 0 disappears. */
+function give(load: Map<string, number>, units: ReadonlyArray<readonly [string, number]>): void {
+  for (const [resource, n] of units) {
+    const left = (load.get(resource) ?? 0) - n;
+    if (left > 0) load.set(resource, left);
+    else load.delete(resource);
   }
 }

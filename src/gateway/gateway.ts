@@ -8,7 +8,11 @@ import { Hono } from "hono";
 import type { Config } from "../config.ts";
 import { createAdminApp } from "../../functions/admin.ts";
 import { createRouteApp, decideRoute, localTurns } from "../../functions/route.ts";
-import { DestinationRegistry } from "../destination/registry.ts";
+import type { Catalog } from "../db/catalog.ts";
+import { SqlCatalog } from "../db/catalog-sql.ts";
+import { seedQuickStart } from "../db/quick-start.ts";
+import type { DestinationView } from "../destination/destination.ts";
+import { DEFAULT_SET } from "../routing/set.ts";
 import type { DialogStore } from "../dialog/dialog.ts";
 import { MemoryDialogStore } from "../dialog/memory.ts";
 import { IdMint } from "../proxy/ids.ts";
@@ -30,6 +34,8 @@ export interface GatewayDeps {
   readonly log: Logger;
   readonly clock?: Clock;
   readonly dialogs?: DialogStore;
+  /** The catalog (sets, destinations, rules); default: SqlCatalog on config.databaseUrl. */
+  readonly catalog?: Catalog;
   /** Replace the in-process route function (remote mode, tests). */
   readonly route?: RouteHandler;
 }
@@ -37,7 +43,9 @@ export interface GatewayDeps {
 export interface Gateway {
   readonly transports: readonly Transport[];
   readonly httpPort: number;
-  readonly destinations: DestinationRegistry;
+  readonly catalog: Catalog;
+  /** The destinations the route function balances over: the "default" set of the catalog snapshot. */
+  readonly destinations: { snapshot(): readonly DestinationView[] };
   readonly counters: Counters;
   readonly core: ProxyCore;
   /** Graceful stop: no new calls, wait (bounded) for transactions in flight, then close everything. */
@@ -48,11 +56,16 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const { config, log } = deps;
   const clock = deps.clock ?? systemClock;
   const counters = new Counters();
-  const destinations = new DestinationRegistry();
-  for (const uri of config.destinations) {
-    const added = destinations.add({ uri });
-    if (!added.ok) throw new Error(`destination ${uri}: ${added.conflict}`);
+  const ownCatalog = deps.catalog ? undefined : await SqlCatalog.open(config.databaseUrl);
+  const catalog = deps.catalog ?? ownCatalog!;
+  try {
+    await seedQuickStart(catalog, config.destinations);
+  } catch (error) {
+    await ownCatalog?.close();
+    throw error;
   }
+  // Until the rule + algorithm engine takes over: round robin over the default set, as the foundation did.
+  const destinations = { snapshot: (): readonly DestinationView[] => catalog.snapshot().bySet.get(DEFAULT_SET) ?? [] };
   const memoryStore = deps.dialogs ? undefined : new MemoryDialogStore(() => clock.now());
   const dialogs = deps.dialogs ?? memoryStore!;
 
@@ -79,7 +92,10 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
 
   const gatewayId = new IdMint().next();
   let core: ProxyCore | undefined;
-  const started = transports.map((transport) => transport.start((data, source) => core?.handle(data, source)));
+  const started = transports.map((transport) => transport.start(
+      (data, source) => core?.handle(data, source),
+      (head, status, reason, source) => core?.rejectFrame(head, status, reason, source),
+    ));
   await Promise.all(started);
   const listens = transports.map((t) => t.local);
   const addresses = new OurAddresses(pickAdvertisedHost(config.advertise, listens), listens);
@@ -118,7 +134,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     "/",
     createAdminApp({
       token: deps.adminToken,
-      destinations,
+      catalog,
       dialogs,
       status: () => {
         const all: Record<string, number> = { ...counters.snapshot(), "transactions.pending": proxy.pending };
@@ -143,6 +159,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   return {
     transports,
     httpPort,
+    catalog,
     destinations,
     counters,
     core: proxy,
@@ -160,6 +177,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         http.closeAllConnections();
       });
       await dialogs.close();
+      await ownCatalog?.close();
     },
   };
 }

@@ -123,6 +123,24 @@ export class ProxyCore {
     }
   }
 
+  /**
+   * A TCP stream whose framing broke: answer from its header section when it is a request we can answer (§18.3,
+   * §21.5.13 513), so the client learns why before the connection closes.
+   */
+  rejectFrame(head: Uint8Array, status: number, reason: string, source: Source): Uint8Array | undefined {
+    const env = this.#env;
+    env.counters.inc(`malformed.stream.${status}`);
+    try {
+      const parsed = parseMessage(head, { maxSize: head.length + 1 });
+      const headers = parsed.ok ? (parsed.message.type === "request" ? parsed.message.headers : undefined) : parsed.error.reply?.headers;
+      if (!headers || (parsed.ok && parsed.message.type === "request" && parsed.message.method === "ACK")) return undefined;
+      env.counters.inc(`generated.${status}`);
+      return buildResponse(headers, status, reason, { toTag: env.ids.next() });
+    } catch {
+      return undefined;
+    }
+  }
+
   #rejectMalformed(error: SipParseError, source: Source): void {
     const env = this.#env;
     env.counters.inc(`malformed.${error.code}`);

@@ -4,7 +4,6 @@ import { createServer, type Server } from "node:http";
 import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
 import { createRouteApp } from "../../functions/route.ts";
-import { DestinationRegistry } from "../destination/registry.ts";
 import { EVENT_VERSION, type RequestEvent, type RouteDecision } from "../events/route.ts";
 import { Counters } from "./counters.ts";
 import { remoteRoute } from "./remote-route.ts";
@@ -34,9 +33,8 @@ async function serve(app: Hono): Promise<string> {
 }
 
 test("remote mode takes the decision of the route function over real HTTP, with its token", async () => {
-  const registry = new DestinationRegistry();
-  registry.add({ uri: "sip:127.0.0.1:5070", id: "pbx1" });
-  const url = await serve(createRouteApp({ destinations: () => registry.snapshot(), turn: () => 0 }, { token: "route-token-0123456789" }));
+  const destinations = [{ id: "pbx1", uri: "sip:127.0.0.1:5070", state: "active" as const }];
+  const url = await serve(createRouteApp({ destinations: () => destinations, turn: () => 0 }, { token: "route-token-0123456789" }));
   const counters = new Counters();
   const route = remoteRoute({ url, token: "route-token-0123456789", deadlineMs: 2000, fallback: () => LOCAL, counters, log: quiet });
   assert.deepEqual(await route(event), { action: "relay", destinations: [{ id: "pbx1", uri: "sip:127.0.0.1:5070" }] });

@@ -7,7 +7,7 @@
  */
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { SipStreamParser } from "../sip/parse-stream.ts";
-import type { LocalAddress, MessageHandler, Transport } from "./transport.ts";
+import type { FramingErrorHandler, LocalAddress, MessageHandler, Source, Transport } from "./transport.ts";
 
 const PONG = Buffer.from("\r\n");
 
@@ -40,6 +40,7 @@ export class TcpTransport implements Transport {
   readonly #byId = new Map<number, Connection>();
   readonly #byAddress = new Map<string, Connection>();
   #onMessage: MessageHandler = () => {};
+  #onFramingError: FramingErrorHandler | undefined;
   readonly #options: Required<TcpOptions>;
   readonly counters = { tcpAccepted: 0, tcpConnected: 0, tcpFramingErrors: 0, tcpRefused: 0, tcpSendErrors: 0, tcpKeepalives: 0 };
 
@@ -52,8 +53,9 @@ export class TcpTransport implements Transport {
     return this.#local;
   }
 
-  start(onMessage: MessageHandler): Promise<void> {
+  start(onMessage: MessageHandler, onFramingError?: FramingErrorHandler): Promise<void> {
     this.#onMessage = onMessage;
+    this.#onFramingError = onFramingError;
     const server = createServer({ noDelay: true }, (socket) => {
       if (this.#byId.size >= this.#options.maxConnections) {
         this.counters.tcpRefused++;
@@ -86,16 +88,17 @@ export class TcpTransport implements Transport {
     socket.setTimeout(pending ? this.#options.connectTimeoutMs : this.#options.idleTimeoutMs);
     socket.on("timeout", () => socket.destroy());
     const parser = new SipStreamParser({ maxMessageSize: this.#options.maxMessageSize });
+    const source = (): Source => ({
+      transport: "tcp",
+      address: (socket.remoteAddress ?? "").replace(/^::ffff:/, ""),
+      port: socket.remotePort ?? 0,
+      connectionId: connection.id,
+    });
     socket.on("data", (chunk) => {
       for (const frame of parser.push(chunk)) {
         switch (frame.type) {
           case "message":
-            this.#onMessage(frame.data, {
-              transport: "tcp",
-              address: (socket.remoteAddress ?? "").replace(/^::ffff:/, ""),
-              port: socket.remotePort ?? 0,
-              connectionId: connection.id,
-            });
+            this.#onMessage(frame.data, source());
             break;
           case "ping":
             this.counters.tcpKeepalives++;
@@ -103,11 +106,16 @@ export class TcpTransport implements Transport {
             break;
           case "pong":
             break;
-          case "error":
-            // Framing is lost: nothing after this point can be trusted on this stream (§18.3).
+          case "error": {
+            // Framing is lost: nothing after this point can be trusted on this stream (§18.3). Answer what can be
+            // answered (513 for an over-long message, 400 for a missing Content-Length), then close.
             this.counters.tcpFramingErrors++;
-            socket.destroy();
+            const status = frame.error.code === "too-large" ? 513 : 400;
+            const answer = frame.head ? this.#onFramingError?.(frame.head, status, frame.error.detail, source()) : undefined;
+            if (answer) socket.end(answer);
+            else socket.destroy();
             return;
+          }
         }
       }
     });

@@ -20,10 +20,16 @@ export interface Source {
 
 export type MessageHandler = (data: Uint8Array, source: Source) => void;
 
+/**
+ * A stream whose framing broke (over-long or missing Content-Length): given the header section when it is known,
+ * returns an answer to write before the connection is closed (e.g. 513), or undefined.
+ */
+export type FramingErrorHandler = (head: Uint8Array, status: number, reason: string, source: Source) => Uint8Array | undefined;
+
 export interface Transport {
   readonly kind: TransportKind;
   readonly local: LocalAddress;
-  start(onMessage: MessageHandler): Promise<void>;
+  start(onMessage: MessageHandler, onFramingError?: FramingErrorHandler): Promise<void>;
   /**
    * Send to an address. For TCP an existing connection to it is reused (or the one named by `connectionId` when it
    * is still open), otherwise one is opened. Failures are reported through `onError` (a transport error in §17 terms),

@@ -20,7 +20,7 @@ export type StreamFrame =
   /** A single CRLF between messages. */
   | { type: "pong" }
   /** Unrecoverable framing error (no/invalid Content-Length, message over the limit): close the connection. */
-  | { type: "error"; error: SipParseError };
+  | { type: "error"; error: SipParseError; head?: Uint8Array };
 
 export interface SipStreamParserOptions {
   /** Largest message (header section + body) in bytes; default 65535. */
@@ -136,9 +136,9 @@ export class SipStreamParser {
             : cl === "duplicate"
               ? "Duplicate Content-Length"
               : "Bad Content-Length";
-          return this.#fail(out, code, detail);
+          return this.#fail(out, code, detail, data.slice(pos, pos + headLen));
         }
-        if (headLen + cl > this.#max) return this.#fail(out, "too-large", "Message Too Large");
+        if (headLen + cl > this.#max) return this.#fail(out, "too-large", "Message Too Large", data.slice(pos, pos + headLen));
         this.#need = headLen + cl;
       }
       if (end - pos < this.#need) break;
@@ -211,11 +211,12 @@ export class SipStreamParser {
     this.#end += chunk.length;
   }
 
-  #fail(out: StreamFrame[], code: string, detail: string): StreamFrame[] {
+  /** `head`: the complete header section when known, so the caller can still answer (e.g. 513) before closing. */
+  #fail(out: StreamFrame[], code: string, detail: string, head?: Uint8Array): StreamFrame[] {
     this.#failed = true;
     this.#buf = EMPTY;
     this.#start = this.#end = 0;
-    out.push({ type: "error", error: { code, detail } });
+    out.push(head ? { type: "error", error: { code, detail }, head } : { type: "error", error: { code, detail } });
     return out;
   }
 }
