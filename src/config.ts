@@ -119,6 +119,8 @@ const ConfigInput = v.object({
   routeUrl: v.optional(v.pipe(v.string(), v.url("must be an http(s) URL"), v.regex(/^https?:/i, "must be an http(s) URL"))),
   routeToken: optionalString(16, "the route function token"),
   routeDeadlineMs: v.optional(integerFrom(5, 5000), 50),
+  redisUrl: v.optional(v.pipe(v.string(), v.regex(/^rediss?:\/\/\S+$/i, "must be redis://HOST:PORT"))),
+  tickIntervalMs: v.optional(integerFrom(100, 600_000), 5000),
   logLevel: v.optional(v.picklist(["debug", "info", "warn", "error"], "must be debug, info, warn or error"), "info"),
 });
 
@@ -145,6 +147,8 @@ export const ENV_FIELDS: Readonly<Record<string, keyof Config>> = {
   SWITCHBOARD_ROUTE_URL: "routeUrl",
   SWITCHBOARD_ROUTE_TOKEN: "routeToken",
   SWITCHBOARD_ROUTE_DEADLINE: "routeDeadlineMs",
+  SWITCHBOARD_REDIS_URL: "redisUrl",
+  SWITCHBOARD_TICK_INTERVAL: "tickIntervalMs",
   SWITCHBOARD_LOG_LEVEL: "logLevel",
 };
 

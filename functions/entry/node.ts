@@ -8,10 +8,13 @@ import { Hono } from "hono";
 import { parseConfig } from "../../src/config.ts";
 import { SqlCatalog } from "../../src/db/catalog-sql.ts";
 import { seedQuickStart } from "../../src/db/quick-start.ts";
-import { DEFAULT_SET } from "../../src/routing/set.ts";
+import type { DialogStore } from "../../src/dialog/dialog.ts";
 import { MemoryDialogStore } from "../../src/dialog/memory.ts";
+import { RedisDialogStore } from "../../src/dialog/redis.ts";
+import { UpstashDialogStore } from "../../src/dialog/upstash.ts";
 import { createAdminApp } from "../admin.ts";
-import { createRouteApp, localTurns } from "../route.ts";
+import { createRouteApp, localState } from "../route.ts";
+import { createTimersApp } from "../timers.ts";
 
 const parsed = parseConfig(process.env);
 if (!parsed.ok) {
@@ -25,14 +28,23 @@ if (!config.adminToken) {
 }
 const catalog = await SqlCatalog.open(config.databaseUrl);
 await seedQuickStart(catalog, config.destinations);
+// The same store the gateways use: Redis over TCP, Upstash REST (edge), or in-process for a lone test service.
+const dialogs: DialogStore = config.redisUrl
+  ? new RedisDialogStore({ url: config.redisUrl })
+  : process.env.UPSTASH_REDIS_REST_URL
+    ? UpstashDialogStore.fromEnv(process.env)
+    : new MemoryDialogStore();
 const app = new Hono();
-app.route("/", createRouteApp({ destinations: () => catalog.snapshot().bySet.get(DEFAULT_SET) ?? [], turn: localTurns() }, { token: config.routeToken ?? config.adminToken }));
+const token = config.routeToken ?? config.adminToken;
+app.route("/", createRouteApp({ snapshot: () => catalog.snapshot(), load: (ids) => dialogs.load(ids), state: localState(), random: Math.random }, { token }));
+app.route("/", createTimersApp({ catalog, store: dialogs }, { token }));
 app.route(
   "/",
   createAdminApp({
     token: config.adminToken,
     catalog,
-    dialogs: new MemoryDialogStore(),
+    dialogs,
+    load: (ids) => dialogs.load(ids),
     status: () => ({ ready: true, draining: false, counters: {} }),
   }),
 );

@@ -22,6 +22,8 @@ export const RequestEventSchema = v.object({
   source: v.object({ transport: Transport, address: v.string(), port: v.pipe(v.number(), v.integer()) }),
   /** Gateway that received the request (its id), for functions that keep per-gateway statistics. */
   gateway: v.optional(v.string()),
+  /** Header values by lower-case name, only for the headers routing rules look at. */
+  headers: v.optional(v.record(v.string(), v.array(v.string()))),
 });
 export type RequestEvent = v.InferOutput<typeof RequestEventSchema>;
 
@@ -30,6 +32,8 @@ export const DestinationRefSchema = v.object({
   id: v.pipe(v.string(), v.minLength(1), v.maxLength(64), v.regex(/^[A-Za-z0-9._-]+$/, "must be [A-Za-z0-9._-]")),
   /** Where to send: a sip: URI, `;transport=tcp` selects TCP. */
   uri: v.pipe(v.string(), v.regex(/^sips?:\S+$/i, "must be a sip: URI")),
+  /** Capacity per resource (OpenSIPS load_balancer resources); the gateway reserves against it before sending. */
+  capacities: v.optional(v.record(v.string(), v.pipe(v.number(), v.minValue(0)))),
 });
 export type DestinationRef = v.InferOutput<typeof DestinationRefSchema>;
 
@@ -38,6 +42,8 @@ export const RouteDecisionSchema = v.variant("action", [
     action: v.literal("relay"),
     /** Ordered: the first is tried first; the next one on 408/5xx/transport error/no answer (serial failover). */
     destinations: v.pipe(v.array(DestinationRefSchema), v.minLength(1, "relay needs at least one destination"), v.maxLength(16)),
+    /** Units of each resource the call takes on whichever destination ends up taking it (default: none reserved). */
+    units: v.optional(v.record(v.string(), v.pipe(v.number(), v.integer(), v.minValue(1)))),
   }),
   v.object({
     action: v.literal("reply"),

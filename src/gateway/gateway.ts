@@ -7,14 +7,17 @@ import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
 import type { Config } from "../config.ts";
 import { createAdminApp } from "../../functions/admin.ts";
-import { createRouteApp, decideRoute, localTurns } from "../../functions/route.ts";
-import type { Catalog } from "../db/catalog.ts";
+import { createRouteApp, decideRoute, localState, type RoutePorts } from "../../functions/route.ts";
+import { createTimersApp, tick } from "../../functions/timers.ts";
+import type { Catalog, CatalogSnapshot } from "../db/catalog.ts";
 import { SqlCatalog } from "../db/catalog-sql.ts";
 import { seedQuickStart } from "../db/quick-start.ts";
 import type { DestinationView } from "../destination/destination.ts";
 import { DEFAULT_SET } from "../routing/set.ts";
 import type { DialogStore } from "../dialog/dialog.ts";
 import { MemoryDialogStore } from "../dialog/memory.ts";
+import { RedisDialogStore } from "../dialog/redis.ts";
+import { ResilientDialogStore } from "../dialog/resilient.ts";
 import { IdMint } from "../proxy/ids.ts";
 import { RouteSigner } from "../proxy/route-token.ts";
 import { systemClock, type Clock } from "../transaction/clock.ts";
@@ -64,18 +67,33 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     await ownCatalog?.close();
     throw error;
   }
-  // Until the rule + algorithm engine takes over: round robin over the default set, as the foundation did.
   const destinations = { snapshot: (): readonly DestinationView[] => catalog.snapshot().bySet.get(DEFAULT_SET) ?? [] };
-  const memoryStore = deps.dialogs ? undefined : new MemoryDialogStore(() => clock.now());
-  const dialogs = deps.dialogs ?? memoryStore!;
+  // The store: Redis shared by every gateway when configured (with the local-counters outage policy), else in-process.
+  const memoryStore = deps.dialogs || config.redisUrl ? undefined : new MemoryDialogStore(() => clock.now());
+  const dialogs: DialogStore =
+    deps.dialogs ??
+    (config.redisUrl
+      ? new ResilientDialogStore(new RedisDialogStore({ url: config.redisUrl }), {
+          onOutage: (error) => {
+            counters.inc("store.outages");
+            log.log("error", "dialog store unreachable: calls in progress go on, new calls reserve on local counters", { error: String(error) });
+          },
+          onRecovery: () => log.log("info", "dialog store reachable again: new calls reserve in the shared store"),
+          onLocalReservation: () => counters.inc("store.local-reservations"),
+        }, () => clock.now())
+      : memoryStore!);
 
   const transports: Transport[] = config.sipListen.map((spec) =>
     spec.transport === "udp" ? new UdpTransport(spec.host, spec.port) : new TcpTransport(spec.host, spec.port, { maxMessageSize: config.maxMessageSize }),
   );
   const byKind = new Map(transports.map((t) => [t.kind, t] as const));
 
-  const turns = localTurns();
-  const routePorts = { destinations: () => destinations.snapshot(), turn: turns };
+  const routePorts: RoutePorts = {
+    snapshot: () => catalog.snapshot(),
+    load: (ids) => dialogs.load(ids),
+    state: localState(),
+    random: Math.random,
+  };
   const local: RouteHandler = (event) => decideRoute(event, routePorts);
   const route: RouteHandler =
     deps.route ??
@@ -109,6 +127,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       signer: new RouteSigner(deps.secret),
       dialogs,
       dialogTtlMs: config.dialogTtlS * 1000,
+      setupTtlMs: config.timerCMs + 64 * config.t1Ms + config.branchTimeoutMs,
       branchTimeoutMs: config.branchTimeoutMs,
       timerCMs: config.timerCMs,
       gatewayId,
@@ -123,11 +142,27 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         transport.send(target.host, target.port, data, onError, connectionId);
       },
     },
-    { route, maxMessageSize: config.maxMessageSize },
+    { route, maxMessageSize: config.maxMessageSize, eventHeaders: () => headerNames(catalog.snapshot()) },
   );
   const proxy = core;
 
-  const sweeper = memoryStore ? setInterval(() => memoryStore.sweep(), 30_000).unref() : undefined;
+  // The timers function, in-process on our own clock: catalog reload and load reconciliation.
+  let ticking = false;
+  const ticker = setInterval(() => {
+    if (ticking) return;
+    ticking = true;
+    memoryStore?.sweep();
+    tick({ catalog, store: dialogs })
+      .then((result) => {
+        if (result.expired > 0) counters.inc("reconcile.expired", result.expired);
+        if (result.failed > 0) counters.inc("reconcile.failed", result.failed);
+      })
+      .catch((error) => {
+        counters.inc("tick.errors");
+        log.log("warn", "timer tick failed", { error: String(error) });
+      })
+      .finally(() => (ticking = false));
+  }, config.tickIntervalMs).unref();
 
   const app = new Hono();
   app.route(
@@ -136,6 +171,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       token: deps.adminToken,
       catalog,
       dialogs,
+      load: (ids) => dialogs.load(ids),
       status: () => {
         const all: Record<string, number> = { ...counters.snapshot(), "transactions.pending": proxy.pending };
         for (const t of transports) for (const [k, v] of Object.entries(t.counters)) all[`transport.${k}`] = v;
@@ -145,6 +181,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   );
   // The route function is reachable over HTTP too (same code as the in-process default).
   app.route("/functions", createRouteApp(routePorts, { token: deps.adminToken }));
+  app.route("/functions", createTimersApp({ catalog, store: dialogs }, { token: deps.adminToken }));
   const http: Server = createServer(getRequestListener(app.fetch));
   await new Promise<void>((resolve, reject) => {
     http.once("error", reject);
@@ -170,7 +207,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       proxy.dispose();
-      if (sweeper) clearInterval(sweeper);
+      clearInterval(ticker);
       await Promise.all(transports.map((t) => t.close()));
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
@@ -180,4 +217,15 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       await ownCatalog?.close();
     },
   };
+}
+
+/** Header names the routing rules match on (cached per snapshot): only those are copied into request events. */
+const headerNameCache = new WeakMap<object, readonly string[]>();
+function headerNames(snapshot: CatalogSnapshot): readonly string[] {
+  let names = headerNameCache.get(snapshot.rules);
+  if (!names) {
+    names = [...new Set(snapshot.rules.flatMap((rule) => (rule.match.header ? [rule.match.header.name.toLowerCase()] : [])))];
+    headerNameCache.set(snapshot.rules, names);
+  }
+  return names;
 }

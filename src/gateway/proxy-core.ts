@@ -33,6 +33,16 @@ import { ResponseContext, recordRouteOf, type Hop, type RelayPlan, type Upstream
 
 export type RouteHandler = (event: RequestEvent) => RouteDecision | Promise<RouteDecision>;
 
+/** Our own Route entries found on a request, verified. */
+interface OurRoutes {
+  /** How many of the top Route values are ours (1, or 2 with double record-routing). */
+  readonly count: number;
+  readonly plan: Omit<Extract<RelayPlan, { kind: "in-dialog" }>, "hop" | "popRoutes">;
+  readonly target: Target;
+  readonly destinationId?: string;
+  readonly nextRoute?: string;
+}
+
 const ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK, REFER, MESSAGE, SUBSCRIBE, NOTIFY";
 
 interface ServerEntry extends Upstream {
@@ -48,12 +58,15 @@ interface ServerEntry extends Upstream {
 export interface ProxyCoreOptions {
   readonly route: RouteHandler;
   readonly maxMessageSize: number;
+  /** Lower-case names of the headers routing rules look at: only those travel in the event. */
+  readonly eventHeaders?: () => readonly string[];
 }
 
 export class ProxyCore {
   readonly #env: ProxyEnv;
   readonly #route: RouteHandler;
   readonly #maxMessageSize: number;
+  readonly #eventHeaders: () => readonly string[];
   readonly #servers = new Map<string, ServerEntry>();
   readonly #clients = new Map<string, (response: SipResponse) => void>();
   readonly #targetCache = new Map<string, Target | undefined>();
@@ -63,6 +76,7 @@ export class ProxyCore {
     this.#env = env;
     this.#route = options.route;
     this.#maxMessageSize = options.maxMessageSize;
+    this.#eventHeaders = options.eventHeaders ?? (() => []);
   }
 
   /** Transactions held in memory (server + client), for status. */
@@ -265,7 +279,7 @@ export class ProxyCore {
    */
   #ourRoutes(
     request: SipRequest,
-  ): { kind: "none" } | { kind: "forged"; reason: string } | { kind: "ours"; count: number; plan: Omit<Extract<RelayPlan, { kind: "in-dialog" }>, "hop" | "popRoutes">; target: Target; nextRoute?: string } {
+  ): { kind: "none" } | { kind: "forged"; reason: string } | ({ kind: "ours" } & OurRoutes) {
     const fields = request.headers;
     let values: string[] | undefined;
     for (const field of fields) {
@@ -275,7 +289,7 @@ export class ProxyCore {
     if (!values) return { kind: "none" };
     const env = this.#env;
     let count = 0;
-    let verified: { dialogId: string; target: Target; direction: "downstream" | "upstream" } | undefined;
+    let verified: { dialogId: string; target: Target; direction: "downstream" | "upstream"; destinationId?: string } | undefined;
     for (const value of values) {
       if (count >= 2) break;
       const addr = parseNameAddr(value);
@@ -283,7 +297,12 @@ export class ProxyCore {
       const result = env.signer.verify(addr.uri.params, request.fromTag, request.toTag);
       if (!result.ok) return { kind: "forged", reason: result.reason };
       if (verified && result.token.dialogId !== verified.dialogId) break;
-      verified ??= { dialogId: result.token.dialogId, target: result.token.target, direction: result.direction };
+      verified ??= {
+        dialogId: result.token.dialogId,
+        target: result.token.target,
+        direction: result.direction,
+        ...(result.token.destinationId !== undefined ? { destinationId: result.token.destinationId } : {}),
+      };
       count++;
     }
     if (!verified) return { kind: "none" };
@@ -293,6 +312,7 @@ export class ProxyCore {
       count,
       plan: { kind: "in-dialog", dialogId: verified.dialogId, direction: verified.direction },
       target: verified.target,
+      ...(verified.destinationId !== undefined ? { destinationId: verified.destinationId } : {}),
       ...(next !== undefined ? { nextRoute: next } : {}),
     };
   }
@@ -373,6 +393,7 @@ export class ProxyCore {
       to: { uri: request.to.uriText },
       source: { transport: source.transport, address: source.address, port: source.port },
       gateway: env.gatewayId,
+      ...this.#headersFor(request),
     };
     let decision: RouteDecision | Promise<RouteDecision>;
     try {
@@ -389,6 +410,14 @@ export class ProxyCore {
     } else {
       this.#apply(entry, decision);
     }
+  }
+
+  #headersFor(request: SipRequest): { headers?: Record<string, string[]> } {
+    const names = this.#eventHeaders();
+    if (names.length === 0) return {};
+    const headers: Record<string, string[]> = {};
+    for (const field of request.headers) if (names.includes(field.name)) (headers[field.name] ??= []).push(field.value);
+    return { headers };
   }
 
   #routeFailed(entry: ServerEntry, error: unknown): void {
@@ -417,13 +446,13 @@ export class ProxyCore {
         const hops: Hop[] = [];
         for (const ref of decision.destinations) {
           const target = this.#target(ref.uri);
-          if (target) hops.push({ target, destinationId: ref.id, destinationUri: ref.uri });
+          if (target) hops.push({ target, destinationId: ref.id, destinationUri: ref.uri, ...(ref.capacities ? { capacities: ref.capacities } : {}) });
         }
         if (hops.length === 0) {
           this.#generate(entry, 503, "No Destination Available");
           return;
         }
-        this.#startContext(entry, { kind: "initial", hops, dialogId: env.ids.next() });
+        this.#startContext(entry, { kind: "initial", hops, dialogId: env.ids.next(), ...(decision.units ? { units: decision.units } : {}) });
       }
     }
   }
@@ -513,7 +542,7 @@ export class ProxyCore {
     request: SipRequest,
     source: Source,
     key: string,
-    routes: { count: number; plan: Omit<Extract<RelayPlan, { kind: "in-dialog" }>, "hop" | "popRoutes">; target: Target; nextRoute?: string },
+    routes: OurRoutes,
   ): void {
     const env = this.#env;
     const hop = this.#inDialogHop(request, routes);
@@ -523,11 +552,16 @@ export class ProxyCore {
     }
     env.counters.inc(`requests.in-dialog.${request.method}`);
     const dialogId = routes.plan.dialogId;
+    const destinationId = routes.destinationId;
+    // The call's state follows its in-dialog traffic, through whichever gateway it passes: BYE ends the record and
+    // gives the capacity back; anything else keeps both alive (fire and forget: routing never waits for the store).
     if (request.method === "BYE") {
       env.dialogs.remove(dialogId).catch((error) => this.#storeFailed("remove", error));
+      if (destinationId !== undefined) env.dialogs.release(destinationId, dialogId).catch((error) => this.#storeFailed("release", error));
       env.counters.inc("dialogs.ended");
     } else {
       env.dialogs.touch(dialogId, env.dialogTtlMs).catch((error) => this.#storeFailed("touch", error));
+      if (destinationId !== undefined) env.dialogs.refresh(destinationId, dialogId, env.dialogTtlMs).catch((error) => this.#storeFailed("refresh", error));
     }
     const entry = this.#createServer(request, source, key);
     if (request.method === "INVITE") this.#generate(entry, 100, "Trying");

@@ -16,6 +16,8 @@ export interface ProxyEnv {
   readonly signer: RouteSigner;
   readonly dialogs: DialogStore;
   readonly dialogTtlMs: number;
+  /** Life of a capacity reservation while its call is being set up (Timer C + a CANCEL's 64*T1 + slack). */
+  readonly setupTtlMs: number;
   /** How long a destination may stay silent (not even 100 Trying) before we fail over (kamailio fr_timer). */
   readonly branchTimeoutMs: number;
   /** Timer C (RFC 3261 §16.8; kamailio fr_inv_timeout): how long a branch may ring before we CANCEL it. */

@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
-import { createRouteApp } from "../../functions/route.ts";
+import { createRouteApp, localState } from "../../functions/route.ts";
+import { MemoryCatalog } from "../db/catalog-memory.ts";
+import { seedQuickStart } from "../db/quick-start.ts";
 import { EVENT_VERSION, type RequestEvent, type RouteDecision } from "../events/route.ts";
 import { Counters } from "./counters.ts";
 import { remoteRoute } from "./remote-route.ts";
@@ -33,11 +35,14 @@ async function serve(app: Hono): Promise<string> {
 }
 
 test("remote mode takes the decision of the route function over real HTTP, with its token", async () => {
-  const destinations = [{ id: "pbx1", uri: "sip:127.0.0.1:5070", state: "active" as const }];
-  const url = await serve(createRouteApp({ destinations: () => destinations, turn: () => 0 }, { token: "route-token-0123456789" }));
+  const catalog = new MemoryCatalog();
+  await seedQuickStart(catalog, ["sip:127.0.0.1:5070"]);
+  const id = catalog.snapshot().destinations[0]!.id;
+  const ports = { snapshot: () => catalog.snapshot(), load: async () => ({}), state: localState(), random: Math.random };
+  const url = await serve(createRouteApp(ports, { token: "route-token-0123456789" }));
   const counters = new Counters();
   const route = remoteRoute({ url, token: "route-token-0123456789", deadlineMs: 2000, fallback: () => LOCAL, counters, log: quiet });
-  assert.deepEqual(await route(event), { action: "relay", destinations: [{ id: "pbx1", uri: "sip:127.0.0.1:5070" }] });
+  assert.deepEqual(await route(event), { action: "relay", destinations: [{ id, uri: "sip:127.0.0.1:5070", capacities: {} }], units: { calls: 1 } });
   assert.equal(counters.get("route.remote.ok"), 1);
   const noToken = remoteRoute({ url, deadlineMs: 2000, fallback: () => LOCAL, counters, log: quiet });
   assert.deepEqual(await noToken(event), LOCAL, "401 without the token falls back");

@@ -29,13 +29,21 @@ const DIALOG_CREATING = new Set(["INVITE", "SUBSCRIBE", "REFER", "NOTIFY"]);
 
 export interface Hop {
   readonly target: Target;
-  /** Destination id and URI (initial requests), for dialog records and logs. */
+  /** Destination id and URI (initial requests), for dialog records, capacity and logs. */
   readonly destinationId?: string;
   readonly destinationUri?: string;
+  /** Capacity per resource to reserve against before sending there. */
+  readonly capacities?: Readonly<Record<string, number>>;
 }
 
 export type RelayPlan =
-  | { readonly kind: "initial"; readonly hops: readonly Hop[]; readonly dialogId: string }
+  | {
+      readonly kind: "initial";
+      readonly hops: readonly Hop[];
+      readonly dialogId: string;
+      /** Units of each resource the call takes; reserved atomically on a destination before the INVITE goes there. */
+      readonly units?: Readonly<Record<string, number>>;
+    }
   | {
       readonly kind: "in-dialog";
       readonly hop: Hop;
@@ -70,6 +78,10 @@ interface Branch {
   expired?: boolean;
   responded: boolean;
   provisional: boolean;
+  /** Holds a capacity reservation on its destination (released once, on its failure). */
+  reserved: boolean;
+  /** A 2xx came: the reservation belongs to the dialog now. */
+  answered: boolean;
   cancelSent: boolean;
   done: boolean;
 }
@@ -98,6 +110,10 @@ export class ResponseContext {
   #answered = false;
   #finalSent = false;
   #cancelled = false;
+  /** A capacity reservation is in flight: forwarding and finishing wait for it. */
+  #reserving = false;
+  /** At least one destination was skipped for lack of capacity. */
+  #noCapacity = false;
 
   constructor(env: ProxyEnv, upstream: Upstream, plan: RelayPlan, hooks: ContextHooks) {
     this.#env = env;
@@ -144,16 +160,61 @@ export class ResponseContext {
 
   #forwardNext(): void {
     const hops = this.#hops();
-    while (this.#hopIndex < hops.length) {
-      const hop = hops[this.#hopIndex++]!;
-      if (this.#cancelled) break;
-      this.#forward(hop);
+    if (this.#cancelled || this.#hopIndex >= hops.length) {
+      this.#finish();
       return;
     }
-    this.#finish();
+    const hop = hops[this.#hopIndex++]!;
+    const units = this.#plan.kind === "initial" ? this.#plan.units : undefined;
+    if (!units || hop.destinationId === undefined) {
+      this.#forward(hop, false);
+      return;
+    }
+    // Capacity is taken atomically in the store before the INVITE leaves (one round trip): the route function's
+    // view of load may be stale, the reservation is what guarantees no destination is ever overbooked.
+    const env = this.#env;
+    const dialogId = this.#plan.dialogId;
+    this.#reserving = true;
+    env.dialogs.reserve({ destinationId: hop.destinationId, id: dialogId, units }, hop.capacities ?? {}, env.setupTtlMs).then(
+      (result) => {
+        this.#reserving = false;
+        if (!result.ok) {
+          env.counters.inc("capacity.full");
+          this.#noCapacity = true;
+          this.#forwardNext();
+          return;
+        }
+        if (this.#cancelled) {
+          this.#releaseHop(hop);
+          this.#finish();
+          return;
+        }
+        this.#forward(hop, true);
+      },
+      (error) => {
+        // Not even the local fallback could answer (a bug, not an outage): carry the call rather than lose it.
+        this.#reserving = false;
+        env.counters.inc("capacity.errors");
+        env.log.log("error", "capacity reservation failed; call sent unreserved", { callId: this.request.callId, error: String(error) });
+        if (this.#cancelled) this.#finish();
+        else this.#forward(hop, false);
+      },
+    );
   }
 
-  #forward(hop: Hop): void {
+  #releaseHop(hop: Hop): void {
+    if (hop.destinationId === undefined) return;
+    this.#env.dialogs.release(hop.destinationId, this.#plan.dialogId).catch(() => this.#env.counters.inc("capacity.release-errors"));
+  }
+
+  /** Give the branch's reservation back: once, and never after a 2xx made it the dialog's. */
+  #releaseBranch(branch: Branch): void {
+    if (!branch.reserved || branch.answered) return;
+    branch.reserved = false;
+    this.#releaseHop(branch.hop);
+  }
+
+  #forward(hop: Hop, reserved: boolean): void {
     const env = this.#env;
     const request = this.#upstream.request;
     const transport = hop.target.transport;
@@ -161,7 +222,8 @@ export class ResponseContext {
     const via = `SIP/2.0/${transport.toUpperCase()} ${env.addresses.hostPort(transport)};branch=${branchId};rport`;
     let recordRoute: string[] | undefined;
     if (this.#plan.kind === "initial" && DIALOG_CREATING.has(request.method) && request.fromTag !== undefined) {
-      const params = env.signer.sign({ dialogId: this.#plan.dialogId, target: hop.target }, request.fromTag);
+      const token = { dialogId: this.#plan.dialogId, target: hop.target };
+      const params = env.signer.sign(hop.destinationId !== undefined ? { ...token, destinationId: hop.destinationId } : token, request.fromTag);
       const entry = (t: "udp" | "tcp") => `<sip:${env.addresses.hostPort(t)};transport=${t};lr${params}>`;
       // Double record-routing when the call crosses transports (RFC 5658): the top entry faces the callee, the
       // second the caller, so each side reaches us over its own transport.
@@ -182,6 +244,8 @@ export class ResponseContext {
       data,
       responded: false,
       provisional: false,
+      reserved,
+      answered: false,
       cancelSent: false,
       done: false,
     };
@@ -212,6 +276,8 @@ export class ResponseContext {
         onTerminated: (reason) => {
           this.#hooks.unregisterClient(key);
           if (reason === "transport-error") this.#onFailure(branch, "transport-error");
+          // The branch can no longer answer (a silent one ends at Timer B): its capacity goes back.
+          this.#releaseBranch(branch);
         },
       });
     } else {
@@ -226,6 +292,8 @@ export class ResponseContext {
         onTerminated: (reason) => {
           this.#hooks.unregisterClient(key);
           if (reason === "transport-error") this.#onFailure(branch, "transport-error");
+          // The branch can no longer answer (a silent one ends at Timer B): its capacity goes back.
+          this.#releaseBranch(branch);
         },
       });
     }
@@ -265,6 +333,11 @@ export class ResponseContext {
       this.#answered = true;
       this.#stopTimers(branch);
       branch.done = true;
+      if (!branch.answered && branch.reserved && branch.hop.destinationId !== undefined) {
+        // The reservation now lives as long as the dialog, refreshed by its in-dialog traffic.
+        this.#env.dialogs.refresh(branch.hop.destinationId, this.#plan.dialogId, this.#env.dialogTtlMs).catch(() => this.#env.counters.inc("capacity.refresh-errors"));
+      }
+      branch.answered = true;
       // §16.7 step 10: a 2xx ends every other pending branch (a late answer from a branch we had failed over from
       // must not leave the next destination ringing).
       if (first) for (const other of this.#branches) if (other !== branch && other.provisional) this.#sendCancel(other);
@@ -282,6 +355,7 @@ export class ResponseContext {
       return;
     }
     branch.done = true;
+    this.#releaseBranch(branch);
     this.#finals.push({ status, response });
     if (FAILOVER_CODES.has(status) && !this.#cancelled && !this.#answered) {
       this.#env.counters.inc(`failover.${status}`);
@@ -329,7 +403,9 @@ export class ResponseContext {
       reason: why,
     });
     // A silent destination cannot be CANCELled yet (§9.1). Its transaction keeps running (until Timer B), so a late
-    // answer is still seen: a late 1xx gets CANCELled, a late non-2xx ACKed, a late 2xx relayed.
+    // answer is still seen: a late 1xx gets CANCELled, a late non-2xx ACKed, a late 2xx relayed. It keeps its
+    // reservation until then; any other failure gives it back now.
+    if (why !== "no-answer") this.#releaseBranch(branch);
     this.#finals.push({ status: 408 });
     if (this.#answered) return;
     if (this.#cancelled) this.#finish();
@@ -386,7 +462,7 @@ export class ResponseContext {
   }
 
   #finish(): void {
-    if (this.#finalSent) return;
+    if (this.#finalSent || this.#reserving) return;
     const branch = this.#branch;
     if (branch && !branch.done) return; // wait for the pending branch (e.g. the 487 after our CANCEL)
     this.#finalSent = true;
@@ -395,6 +471,7 @@ export class ResponseContext {
     } else {
       const best = selectBestResponse(this.#finals);
       if (best.kind === "forward") this.#relayUpstream(best.status, best.response, best.rewriteTo);
+      else if (this.#noCapacity && this.#finals.length === 0) this.#generate(503, "No Capacity");
       else if (this.#isInvite) this.#generate(best.status, "Request Timeout");
       // RFC 4320 §4.2: never a 408 to a non-INVITE; the client's own Timer F ends it.
     }

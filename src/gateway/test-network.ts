@@ -186,6 +186,7 @@ export function harness(options: HarnessOptions = {}): Harness {
     signer,
     dialogs,
     dialogTtlMs: 3_600_000,
+    setupTtlMs: 300_000,
     branchTimeoutMs: options.branchTimeoutMs ?? 1000,
     timerCMs: options.timerCMs ?? 180_000,
     gatewayId: "gw-test",

@@ -21,12 +21,23 @@ test("a signed route verifies downstream with the caller's From tag and upstream
   assert.deepEqual(signer.verify(p, "callee-tag", "caller-tag"), { ok: true, token: { dialogId: "abc123", target }, direction: "upstream" });
 });
 
+test("the destination id travels signed, so any gateway can release its capacity", () => {
+  const signer = new RouteSigner("a-long-enough-secret");
+  const p = params(signer.sign({ dialogId: "abc123", target, destinationId: "pbx-1" }, "caller-tag"));
+  const result = signer.verify(p, "caller-tag", undefined);
+  assert.deepEqual(result, { ok: true, token: { dialogId: "abc123", target, destinationId: "pbx-1" }, direction: "downstream" });
+  const stripped = new Map(p);
+  stripped.delete("i");
+  assert.equal(signer.verify(stripped, "caller-tag", undefined).ok, false, "dropping i breaks the signature");
+});
+
 test("a route fails verification when any part is altered, the tags differ or the secret differs", () => {
   const signer = new RouteSigner("a-long-enough-secret");
-  const p = params(signer.sign({ dialogId: "abc123", target }, "caller-tag"));
+  const p = params(signer.sign({ dialogId: "abc123", target, destinationId: "d1" }, "caller-tag"));
   const altered = (key: string, value: string) => new Map([...p, [key, value]]);
   assert.equal(signer.verify(altered("t", encodeTarget({ ...target, port: 5071 })), "caller-tag", "x").ok, false);
   assert.equal(signer.verify(altered("d", "abc124"), "caller-tag", "x").ok, false);
+  assert.equal(signer.verify(altered("i", "another-destination"), "caller-tag", "x").ok, false);
   assert.equal(signer.verify(altered("s", "AAAAAAAAAAAAAAAA"), "caller-tag", "x").ok, false);
   assert.equal(signer.verify(p, "someone-else", "x").ok, false);
   assert.equal(new RouteSigner("another-secret-entirely").verify(p, "caller-tag", "x").ok, false);

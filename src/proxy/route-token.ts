@@ -2,7 +2,8 @@
  * Our signed Record-Route parameters: the key to stateless in-dialog routing.
  *
  * Every Record-Route entry we insert (RFC 3261 §16.6 step 4) carries `d` (dialog id), `t` (the destination that took
- * the INVITE, as a compact transport target) and `s`, an HMAC over both plus the caller's From tag. Any gateway that
+ * the INVITE, as a compact transport target), `i` (that destination's id, when it has one) and `s`, an HMAC over them
+ * plus the caller's From tag. Any gateway that
  * shares the secret can then route the ACK, BYE, re-INVITE... to the right destination without a store lookup, also
  * right after a restart; and a Route that claims to be ours but was altered fails verification, so nobody can use
  * us to reach a host of their choice (no open relay).
@@ -24,6 +25,8 @@ export interface Target {
 export interface RouteToken {
   readonly dialogId: string;
   readonly target: Target;
+  /** The destination's id, so whichever gateway sees the BYE can release its capacity without a lookup. */
+  readonly destinationId?: string;
 }
 
 export type Direction = "downstream" | "upstream";
@@ -63,15 +66,16 @@ export class RouteSigner {
     this.#key = Buffer.from(secret, "utf8");
   }
 
-  #mac(dialogId: string, target: string, ftag: string): Buffer {
-    return createHmac("sha256", this.#key).update(`${dialogId}|${target}|${ftag}`).digest().subarray(0, SIG_BYTES);
+  #mac(dialogId: string, target: string, destinationId: string, ftag: string): Buffer {
+    return createHmac("sha256", this.#key).update(`${dialogId}|${target}|${destinationId}|${ftag}`).digest().subarray(0, SIG_BYTES);
   }
 
-  /** The `;d=..;t=..;s=..` parameters for a Record-Route URI. */
+  /** The `;d=..;t=..;i=..;s=..` parameters for a Record-Route URI. */
   sign(token: RouteToken, callerTag: string): string {
     const target = encodeTarget(token.target);
-    const sig = this.#mac(token.dialogId, target, callerTag).toString("base64url");
-    return `;d=${token.dialogId};t=${target};s=${sig}`;
+    const id = token.destinationId ?? "";
+    const sig = this.#mac(token.dialogId, target, id, callerTag).toString("base64url");
+    return `;d=${token.dialogId};t=${target}${id ? `;i=${id}` : ""};s=${sig}`;
   }
 
   /**
@@ -86,13 +90,15 @@ export class RouteSigner {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(dialogId)) return { ok: false, reason: "bad dialog id" };
     const decoded = decodeTarget(target);
     if (!decoded) return { ok: false, reason: "bad route target" };
+    const destinationId = params.get("i") ?? "";
+    if (destinationId !== "" && !/^[A-Za-z0-9._-]{1,64}$/.test(destinationId)) return { ok: false, reason: "bad destination id" };
     const sig = Buffer.from(sigText, "base64url");
     if (sig.length !== SIG_BYTES) return { ok: false, reason: "bad route signature" };
-    const token = { dialogId, target: decoded };
-    if (fromTag !== undefined && timingSafeEqual(sig, this.#mac(dialogId, target, fromTag))) {
+    const token: RouteToken = destinationId ? { dialogId, target: decoded, destinationId } : { dialogId, target: decoded };
+    if (fromTag !== undefined && timingSafeEqual(sig, this.#mac(dialogId, target, destinationId, fromTag))) {
       return { ok: true, token, direction: "downstream" };
     }
-    if (toTag !== undefined && timingSafeEqual(sig, this.#mac(dialogId, target, toTag))) {
+    if (toTag !== undefined && timingSafeEqual(sig, this.#mac(dialogId, target, destinationId, toTag))) {
       return { ok: true, token, direction: "upstream" };
     }
     return { ok: false, reason: "route signature does not verify" };

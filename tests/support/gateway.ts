@@ -37,6 +37,11 @@ export interface GatewayOptions {
   readonly readyTimeoutMs?: number;
   /** Hard lifetime of one gateway process. Default 5 min. */
   readonly maxLifetimeMs?: number;
+  /**
+   * Name for messages and the saved output (NAME-N.log instead of gateway-N.log), so that several gateways of one
+   * test do not overwrite each other's logs.
+   */
+  readonly name?: string;
 }
 
 /** A dialog record from GET /v1/dialogs (contract: id, callId, destination; the store also has destinationId/Uri). */
@@ -106,7 +111,7 @@ export class Gateway {
     if (this.proc?.running) throw new Error("gateway already running");
     this.generation++;
     this.proc = startProcess(process.execPath, ["--import", "tsx", GATEWAY_ENTRY, "start"], {
-      name: `gateway#${this.generation}`,
+      name: `${this.opts.name ?? "gateway"}#${this.generation}`,
       cwd: REPO_ROOT,
       env: this.env(),
       maxLifetimeMs: this.opts.maxLifetimeMs ?? 300_000,
@@ -126,7 +131,8 @@ export class Gateway {
     const t0 = Date.now();
     const st = await p.stop(sig, graceMs);
     const durationMs = Date.now() - t0;
-    await writeFile(join(this.opts.dir, `gateway-${this.generation}.log`), `${p.stdout()}\n--- stderr ---\n${p.stderr()}`);
+    const file = `${this.opts.name ?? "gateway"}-${this.generation}.log`;
+    await writeFile(join(this.opts.dir, file), `${p.stdout()}\n--- stderr ---\n${p.stderr()}`);
     return { ...st, forced: sig !== "SIGKILL" && st.forced, durationMs };
   }
 
@@ -155,6 +161,31 @@ export class Gateway {
       // not JSON: keep text
     }
     return { status: res.status, body };
+  }
+
+  /** Any admin request with a JSON body (bearer token); returns status and parsed JSON (or text). */
+  async adminRequest(method: string, path: string, json?: unknown): Promise<{ status: number; body: unknown }> {
+    const res = await fetch(`http://127.0.0.1:${this.opts.httpPort}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.token}`,
+        ...(json === undefined ? {} : { "content-type": "application/json" }),
+      },
+      ...(json === undefined ? {} : { body: JSON.stringify(json) }),
+      signal: AbortSignal.timeout(5000),
+    });
+    const text = await res.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // not JSON: keep text
+    }
+    return { status: res.status, body };
+  }
+
+  async adminPost(path: string, json: unknown): Promise<{ status: number; body: unknown }> {
+    return this.adminRequest("POST", path, json);
   }
 
   async healthz(): Promise<{ status: number; body: unknown }> {

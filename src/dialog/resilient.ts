@@ -1,0 +1,124 @@
+/**
+ * The store as the gateway uses it when dialogs and load live in Redis: capacity keeps working through a Redis
+ * outage. The documented policy: while the shared store is unreachable, new calls reserve against local in-process
+ * counters with the same capacities (so one gateway never exceeds a destination's capacity on its own; several
+ * gateways together may, for as long as the outage lasts); calls reserved locally are released locally; new calls
+ * go back to the shared store as soon as it answers again. Calls in progress are not affected at all: in-dialog
+ * routing needs no store. Every outage is logged once and counted.
+ *
+ * Dialog records (visibility) are not replicated locally: their operations fail and the caller counts the failure.
+ */
+import { StoreError, type Dialog, type DialogFilter, type DialogStore, type Load, type ReconcileResult, type Reservation, type ReserveResult } from "./dialog.ts";
+import { MemoryDialogStore } from "./memory.ts";
+
+export interface OutageEvents {
+  onOutage(error: unknown): void;
+  onRecovery(): void;
+  onLocalReservation(): void;
+}
+
+export class ResilientDialogStore implements DialogStore {
+  readonly #primary: DialogStore;
+  readonly #local: MemoryDialogStore;
+  readonly #events: OutageEvents;
+  /** Reservations taken locally during an outage: `destination|id`. */
+  readonly #localIds = new Set<string>();
+  #down = false;
+
+  constructor(primary: DialogStore, events: OutageEvents, now: () => number = Date.now) {
+    this.#primary = primary;
+    this.#local = new MemoryDialogStore(now);
+    this.#events = events;
+  }
+
+  get degraded(): boolean {
+    return this.#down;
+  }
+
+  async #guard<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      const value = await op();
+      if (this.#down) {
+        this.#down = false;
+        this.#events.onRecovery();
+      }
+      return value;
+    } catch (error) {
+      if (error instanceof StoreError && !this.#down) {
+        this.#down = true;
+        this.#events.onOutage(error);
+      }
+      throw error;
+    }
+  }
+
+  async reserve(r: Reservation, capacities: Readonly<Record<string, number>>, ttlMs: number): Promise<ReserveResult> {
+    try {
+      return await this.#guard(() => this.#primary.reserve(r, capacities, ttlMs));
+    } catch (error) {
+      if (!(error instanceof StoreError)) throw error;
+      this.#events.onLocalReservation();
+      const result = await this.#local.reserve(r, capacities, ttlMs);
+      if (result.ok) this.#localIds.add(`${r.destinationId}|${r.id}`);
+      return result;
+    }
+  }
+
+  async refresh(destinationId: string, id: string, ttlMs: number): Promise<boolean> {
+    if (this.#localIds.has(`${destinationId}|${id}`)) return this.#local.refresh(destinationId, id, ttlMs);
+    return this.#guard(() => this.#primary.refresh(destinationId, id, ttlMs));
+  }
+
+  async release(destinationId: string, id: string): Promise<boolean> {
+    const key = `${destinationId}|${id}`;
+    if (this.#localIds.delete(key)) return this.#local.release(destinationId, id);
+    return this.#guard(() => this.#primary.release(destinationId, id));
+  }
+
+  /** Shared load, plus what this gateway holds locally since an outage. */
+  async load(destinationIds: readonly string[]): Promise<Record<string, Load>> {
+    const local = this.#localIds.size > 0 ? await this.#local.load(destinationIds) : undefined;
+    let shared: Record<string, Load>;
+    try {
+      shared = await this.#guard(() => this.#primary.load(destinationIds));
+    } catch (error) {
+      if (!(error instanceof StoreError)) throw error;
+      return local ?? (await this.#local.load(destinationIds));
+    }
+    if (!local) return shared;
+    for (const id of destinationIds) {
+      const sum: Load = { ...shared[id] };
+      for (const [resource, count] of Object.entries(local[id] ?? {})) sum[resource] = (sum[resource] ?? 0) + count;
+      shared[id] = sum;
+    }
+    return shared;
+  }
+
+  async reconcile(destinationId: string): Promise<ReconcileResult> {
+    await this.#local.reconcile(destinationId);
+    return this.#guard(() => this.#primary.reconcile(destinationId));
+  }
+
+  put(dialog: Dialog, ttlMs: number): Promise<void> {
+    return this.#guard(() => this.#primary.put(dialog, ttlMs));
+  }
+  get(id: string): Promise<Dialog | undefined> {
+    return this.#guard(() => this.#primary.get(id));
+  }
+  touch(id: string, ttlMs: number): Promise<boolean> {
+    return this.#guard(() => this.#primary.touch(id, ttlMs));
+  }
+  remove(id: string): Promise<Dialog | undefined> {
+    return this.#guard(() => this.#primary.remove(id));
+  }
+  list(filter?: DialogFilter): Promise<Dialog[]> {
+    return this.#guard(() => this.#primary.list(filter));
+  }
+  count(): Promise<number> {
+    return this.#guard(() => this.#primary.count());
+  }
+  async close(): Promise<void> {
+    await this.#local.close();
+    await this.#primary.close();
+  }
+}
