@@ -18,6 +18,13 @@ export interface Dialog {
   /** Highest CSeq seen from each side; in-dialog requests must increase it (§12.2.2). */
   readonly callerCseq: number;
   readonly calleeCseq?: number;
+  /**
+   * What a gateway needs to end the call on its own (admin DELETE /v1/dialogs/{id}, dialog keepalive): the From of
+   * the INVITE and the To of the 2xx (with tags), both sides' Contact URIs, and where the caller's INVITE came from
+   * (encoded target, see proxy/route-token.ts). Absent on dialogs written by older gateways.
+   */
+  readonly caller?: { readonly nameAddr: string; readonly contact?: string; readonly target: string };
+  readonly callee?: { readonly nameAddr: string; readonly contact?: string };
   /** Which gateway set it up (process id of the gateway, for operators). */
   readonly gateway: string;
   /** Epoch ms. */

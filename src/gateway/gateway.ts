@@ -172,6 +172,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       catalog,
       dialogs,
       load: (ids) => dialogs.load(ids),
+      endDialog: (id) => proxy.endDialog(id),
       status: () => {
         const all: Record<string, number> = { ...counters.snapshot(), "transactions.pending": proxy.pending };
         for (const t of transports) for (const [k, v] of Object.entries(t.counters)) all[`transport.${k}`] = v;

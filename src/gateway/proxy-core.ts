@@ -12,7 +12,7 @@
  * Nothing here touches a socket or a clock directly: both come in through ProxyEnv.
  */
 import type { SipRequest, SipResponse, Via } from "../sip/message.ts";
-import { parseMessage, type SipParseError } from "../sip/parse.ts";
+import { getHeader, getHeaderValues, parseMessage, type SipParseError } from "../sip/parse.ts";
 import { parseNameAddr } from "../sip/name-addr.ts";
 import { splitHeaderValues } from "../sip/header-values.ts";
 import { buildResponse } from "../sip/response.ts";
@@ -25,6 +25,9 @@ import { forwardHeaders, stripTopVia } from "../proxy/forward.ts";
 import { stampVia } from "../proxy/via-received.ts";
 import type { Target } from "../proxy/route-token.ts";
 import { destinationTarget } from "../destination/destination.ts";
+import { ClientNonInviteTransaction } from "../transaction/client-non-invite.ts";
+import { dialogByes, type ByeSpec } from "../proxy/dialog-bye.ts";
+import { decodeTarget, encodeTarget } from "../proxy/route-token.ts";
 import { EVENT_VERSION, type RequestEvent, type RouteDecision } from "../events/route.ts";
 import type { Dialog } from "../dialog/dialog.ts";
 import type { ProxyEnv } from "./proxy-env.ts";
@@ -481,13 +484,13 @@ export class ProxyCore {
           if (this.#servers.get(entry.key) === entry) this.#servers.delete(entry.key);
         });
       },
-      dialogConfirmed: (ctx, hop, response) => this.#recordDialog(ctx, hop, response),
+      dialogConfirmed: (ctx, hop, response) => this.#recordDialog(ctx, hop, response, entry.source),
     });
     entry.context = context;
     context.start();
   }
 
-  #recordDialog(context: ResponseContext, hop: Hop, response: SipResponse): void {
+  #recordDialog(context: ResponseContext, hop: Hop, response: SipResponse, source: Source): void {
     const env = this.#env;
     const plan = context.plan;
     const request = context.request;
@@ -502,6 +505,12 @@ export class ProxyCore {
       destinationUri: hop.destinationUri ?? "",
       routeSet: recordRouteOf(response),
       callerCseq: request.cseq.seq,
+      caller: {
+        nameAddr: getHeader(request, "from") ?? "",
+        ...contactOf(request),
+        target: encodeTarget({ transport: source.transport, host: source.address, port: source.port }),
+      },
+      callee: { nameAddr: getHeader(response, "to") ?? "", ...contactOf(response) },
       gateway: env.gatewayId,
       createdAt: now,
       updatedAt: now,
@@ -509,6 +518,61 @@ export class ProxyCore {
     };
     env.counters.inc("dialogs.confirmed");
     env.dialogs.put(dialog, env.dialogTtlMs).catch((error) => this.#storeFailed("put", error));
+  }
+
+  /**
+   * End a confirmed dialog from the middle (admin DELETE /v1/dialogs/{id}): a BYE to each side as from its peer,
+   * then the record and the capacity go. Works from any gateway: everything needed is in the dialog record.
+   */
+  async endDialog(id: string): Promise<"ended" | "not-found"> {
+    const env = this.#env;
+    const dialog = await env.dialogs.get(id);
+    if (!dialog?.caller?.contact || !dialog.callee?.contact) return "not-found";
+    const index = dialog.routeSet.findIndex((value) => parseNameAddr(value)?.uri.params.get("d") === id);
+    let count = 0;
+    while (index >= 0 && parseNameAddr(dialog.routeSet[index + count] ?? "")?.uri.params.get("d") === id) count++;
+    const calleeTarget = destinationTarget(dialog.destinationUri);
+    const callerSource = decodeTarget(dialog.caller.target);
+    if (!calleeTarget || !callerSource) return "not-found";
+    const via = (t: Target) => `SIP/2.0/${t.transport.toUpperCase()} ${env.addresses.hostPort(t.transport)};branch=${env.ids.branch("end")};rport`;
+    const ends = {
+      callId: dialog.callId,
+      caller: { nameAddr: dialog.caller.nameAddr, contact: dialog.caller.contact },
+      callee: { nameAddr: dialog.callee.nameAddr, contact: dialog.callee.contact },
+      recordRoute: dialog.routeSet,
+      ours: { index: Math.max(index, 0), count: index >= 0 ? count : 0 },
+      callerCseq: dialog.callerCseq,
+      calleeCseq: dialog.calleeCseq ?? 0,
+    };
+    // Toward the caller: its next proxy if one record-routed below us, else where its INVITE came from (NAT-safe).
+    const upstreamRoute = dialog.routeSet.slice(ends.ours.index + ends.ours.count)[0];
+    const upstreamUri = upstreamRoute === undefined ? undefined : parseNameAddr(upstreamRoute)?.uri;
+    const callerTarget = upstreamUri && upstreamUri.scheme === "sip" ? (uriTarget(upstreamUri) ?? callerSource) : callerSource;
+    const { toCallee, toCaller } = dialogByes(ends, via(calleeTarget), via(callerTarget));
+    this.#sendBye(toCallee, calleeTarget);
+    this.#sendBye(toCaller, callerTarget);
+    env.counters.inc("dialogs.ended-by-admin");
+    await Promise.allSettled([env.dialogs.remove(id), env.dialogs.release(dialog.destinationId, id)]);
+    return "ended";
+  }
+
+  #sendBye(bye: ByeSpec, target: Target): void {
+    const env = this.#env;
+    const data = serializeMessage(bye.startLine, bye.headers, new Uint8Array(0));
+    const branch = /branch=([^;]+)/.exec(bye.headers[0]?.value ?? "")?.[1] ?? "";
+    const key = `${branch}|BYE`;
+    const tx = new ClientNonInviteTransaction<Uint8Array, SipResponse>({
+      request: data,
+      reliable: target.transport === "tcp",
+      timers: env.timers,
+      clock: env.clock,
+      send: (bytes) => env.send(target, bytes, () => tx.transportError()),
+      onResponse: () => {},
+      onTimeout: () => env.counters.inc("dialogs.end-bye-timeouts"),
+      onTerminated: () => this.#clients.delete(key),
+    });
+    this.#clients.set(key, (response) => tx.receiveResponse(response.status, response));
+    tx.start();
   }
 
   #storeFailed(op: string, error: unknown): void {
@@ -617,6 +681,20 @@ export class ProxyCore {
 function stamped(via: Via | undefined, source: Source): { topVia?: string } {
   const topVia = via === undefined ? undefined : stampVia(via, source.address, source.port);
   return topVia === undefined ? {} : { topVia };
+}
+
+/** The first Contact URI of a message, for the dialog record. */
+function contactOf(message: SipRequest | SipResponse): { contact?: string } {
+  const first = getHeaderValues(message, "contact")[0];
+  const contact = first === undefined ? undefined : parseNameAddr(first)?.uriText;
+  return contact === undefined ? {} : { contact };
+}
+
+/** Where a SIP URI points (§19.1.2 default port, transport parameter). */
+function uriTarget(uri: { host: string; port?: number; params: ReadonlyMap<string, string> }): Target | undefined {
+  const transport = (uri.params.get("transport") ?? "udp").toLowerCase();
+  if ((transport !== "udp" && transport !== "tcp") || uri.host === "") return undefined;
+  return { transport, host: uri.host.startsWith("[") ? uri.host.slice(1, -1) : uri.host, port: uri.port ?? 5060 };
 }
 
 /** Where a response goes by a Via value (§18.2.2, RFC 3581): received/rport when the previous hop set them. */
