@@ -51,6 +51,8 @@ const ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK, REFER, ME
 interface ServerEntry extends Upstream {
   readonly key: string;
   readonly source: Source;
+  /** The request, until a final response went upstream (then only retransmission absorption remains: memory). */
+  request: SipRequest | undefined;
   invite?: ServerInviteTransaction<Uint8Array>;
   nonInvite?: ServerNonInviteTransaction<Uint8Array>;
   context?: ResponseContext;
@@ -336,6 +338,7 @@ export class ProxyCore {
       transport: source.transport,
       ...(stampedVia !== undefined ? { stampedVia } : {}),
       respond: (status, data) => {
+        if (status >= 200) entry.request = undefined;
         if (entry.invite) {
           // A 2xx is relayed whatever the transaction's state (late answer after a non-2xx, retransmission after
           // Timer L): the caller must see it to ACK or BYE it (§16.7 step 5, RFC 6026).
@@ -375,7 +378,9 @@ export class ProxyCore {
 
   #generate(entry: ServerEntry, status: number, reason: string): void {
     this.#env.counters.inc(`generated.${status}`);
-    entry.respond(status, buildResponse(entry.request.headers, status, reason, status === 100 ? {} : { toTag: entry.toTag }));
+    const request = entry.request;
+    if (!request) return;
+    entry.respond(status, buildResponse(request.headers, status, reason, status === 100 ? {} : { toTag: entry.toTag }));
   }
 
   // ---------------------------------------------------------------- initial requests
@@ -425,7 +430,7 @@ export class ProxyCore {
 
   #routeFailed(entry: ServerEntry, error: unknown): void {
     this.#env.counters.inc("route.errors");
-    this.#env.log.log("error", "route function failed", { callId: entry.request.callId, error: String(error) });
+    this.#env.log.log("error", "route function failed", { callId: entry.request?.callId, error: String(error) });
     this.#generate(entry, 500, "Routing Failed");
   }
 
@@ -471,12 +476,15 @@ export class ProxyCore {
   }
 
   #startContext(entry: ServerEntry, plan: RelayPlan): void {
-    const context = new ResponseContext(this.#env, entry, plan, {
+    const request = entry.request;
+    if (!request) return;
+    const context = new ResponseContext(this.#env, entry, request, plan, {
       registerClient: (key, onResponse) => this.#clients.set(key, onResponse),
       unregisterClient: (key) => this.#clients.delete(key),
       // RFC 4320 §4.2: a non-INVITE whose branches all failed gets no final at all, so its server transaction would
       // stay in Trying forever. It absorbs retransmissions while the client may still send them (Timer F, 64*T1).
       finished: () => {
+        entry.request = undefined;
         const tx = entry.nonInvite;
         if (!tx || (tx.state !== "trying" && tx.state !== "proceeding")) return;
         this.#env.clock.setTimer(64 * this.#env.timers.t1, () => {
@@ -494,7 +502,7 @@ export class ProxyCore {
     const env = this.#env;
     const plan = context.plan;
     const request = context.request;
-    if (plan.kind !== "initial" || response.toTag === undefined || request.fromTag === undefined) return;
+    if (!request || plan.kind !== "initial" || response.toTag === undefined || request.fromTag === undefined) return;
     const now = env.clock.now();
     const dialog: Dialog = {
       id: plan.dialogId,

@@ -54,7 +54,6 @@ export type RelayPlan =
 
 /** The upstream side: the server transaction the context answers through. */
 export interface Upstream {
-  readonly request: SipRequest;
   /** Pass a response (already stripped of our Via) to the server transaction. */
   respond(status: number, data: Uint8Array): void;
   /** Our To tag for responses we generate ourselves (§8.2.6.2). */
@@ -67,8 +66,10 @@ export interface Upstream {
 interface Branch {
   readonly hop: Hop;
   readonly branchId: string;
-  readonly sent: SentInvite;
-  readonly data: Uint8Array;
+  /** What we sent, for the ACK and CANCEL we may still build; dropped once the branch has its final (memory). */
+  sent: SentInvite | undefined;
+  /** The hop-by-hop ACK for its non-2xx final, built once and resent for every retransmitted final (§17.1.1.3). */
+  ack?: Uint8Array;
   invite?: ClientInviteTransaction<Uint8Array, SipResponse>;
   nonInvite?: ClientNonInviteTransaction<Uint8Array, SipResponse>;
   silenceTimer?: TimerHandle;
@@ -99,6 +100,13 @@ export interface ContextHooks {
 export class ResponseContext {
   readonly #env: ProxyEnv;
   readonly #upstream: Upstream;
+  /**
+   * The request being proxied; dropped once the final answer went upstream (transactions linger 32 s after that to
+   * absorb retransmissions, and holding every parsed request that long would dominate memory at high call rates).
+   */
+  #request: SipRequest | undefined;
+  readonly #callId: string;
+  readonly #method: string;
   readonly #plan: RelayPlan;
   readonly #hooks: ContextHooks;
   readonly #isInvite: boolean;
@@ -115,20 +123,24 @@ export class ResponseContext {
   /** At least one destination was skipped for lack of capacity. */
   #noCapacity = false;
 
-  constructor(env: ProxyEnv, upstream: Upstream, plan: RelayPlan, hooks: ContextHooks) {
+  constructor(env: ProxyEnv, upstream: Upstream, request: SipRequest, plan: RelayPlan, hooks: ContextHooks) {
     this.#env = env;
     this.#upstream = upstream;
+    this.#request = request;
+    this.#callId = request.callId;
+    this.#method = request.method;
     this.#plan = plan;
     this.#hooks = hooks;
-    this.#isInvite = upstream.request.method === "INVITE";
+    this.#isInvite = request.method === "INVITE";
   }
 
   get plan(): RelayPlan {
     return this.#plan;
   }
 
-  get request(): SipRequest {
-    return this.#upstream.request;
+  /** The request, until the final answer went upstream. */
+  get request(): SipRequest | undefined {
+    return this.#request;
   }
 
   start(): void {
@@ -159,6 +171,7 @@ export class ResponseContext {
   }
 
   #forwardNext(): void {
+    if (this.#finalSent) return;
     const hops = this.#hops();
     if (this.#cancelled || this.#hopIndex >= hops.length) {
       this.#finish();
@@ -195,7 +208,7 @@ export class ResponseContext {
         // Not even the local fallback could answer (a bug, not an outage): carry the call rather than lose it.
         this.#reserving = false;
         env.counters.inc("capacity.errors");
-        env.log.log("error", "capacity reservation failed; call sent unreserved", { callId: this.request.callId, error: String(error) });
+        env.log.log("error", "capacity reservation failed; call sent unreserved", { callId: this.#callId, error: String(error) });
         if (this.#cancelled) this.#finish();
         else this.#forward(hop, false);
       },
@@ -216,7 +229,8 @@ export class ResponseContext {
 
   #forward(hop: Hop, reserved: boolean): void {
     const env = this.#env;
-    const request = this.#upstream.request;
+    const request = this.#request;
+    if (!request) return;
     const transport = hop.target.transport;
     const branchId = env.ids.branch(loopHash(request));
     const via = `SIP/2.0/${transport.toUpperCase()} ${env.addresses.hostPort(transport)};branch=${branchId};rport`;
@@ -241,7 +255,6 @@ export class ResponseContext {
       hop,
       branchId,
       sent: { uriText: request.uriText, headers, cseq: request.cseq.seq },
-      data,
       responded: false,
       provisional: false,
       reserved,
@@ -268,8 +281,11 @@ export class ResponseContext {
         clock: env.clock,
         send,
         sendAck: (response) => {
-          const ack = buildAck(branch.sent, response.headers.find((h) => h.name === "to"));
-          env.send(hop.target, serializeMessage(ack.startLine, ack.headers, new Uint8Array(0)));
+          if (!branch.ack && branch.sent) {
+            const ack = buildAck(branch.sent, response.headers.find((h) => h.name === "to"));
+            branch.ack = serializeMessage(ack.startLine, ack.headers, new Uint8Array(0));
+          }
+          if (branch.ack) env.send(hop.target, branch.ack);
         },
         onResponse: (status, response) => this.#onResponse(branch, status, response),
         onTimeout: () => this.#onFailure(branch, "timeout"),
@@ -342,9 +358,10 @@ export class ResponseContext {
       // must not leave the next destination ringing).
       if (first) for (const other of this.#branches) if (other !== branch && other.provisional) this.#sendCancel(other);
       if (first && this.#plan.kind === "initial" && this.#isInvite) this.#hooks.dialogConfirmed(this, branch.hop, response);
+      branch.sent = undefined;
       this.#finalSent = true;
       this.#relayUpstream(status, response);
-      if (first) this.#hooks.finished(this);
+      if (first) this.#settled();
       return;
     }
     if (branch.done) return;
@@ -356,11 +373,17 @@ export class ResponseContext {
     }
     branch.done = true;
     this.#releaseBranch(branch);
+    // The ACK for this final is built now, once; the rest of what we sent is no longer needed.
+    if (!branch.ack && branch.sent) {
+      const ack = buildAck(branch.sent, response.headers.find((h) => h.name === "to"));
+      branch.ack = serializeMessage(ack.startLine, ack.headers, new Uint8Array(0));
+    }
+    branch.sent = undefined;
     this.#finals.push({ status, response });
     if (FAILOVER_CODES.has(status) && !this.#cancelled && !this.#answered) {
       this.#env.counters.inc(`failover.${status}`);
       this.#env.log.log("info", "branch failed, trying next destination", {
-        callId: this.#upstream.request.callId,
+        callId: this.#callId,
         destination: branch.hop.destinationId,
         status,
       });
@@ -398,7 +421,7 @@ export class ResponseContext {
     branch.done = true;
     this.#env.counters.inc(`failover.${why}`);
     this.#env.log.log("info", "branch failed", {
-      callId: this.#upstream.request.callId,
+      callId: this.#callId,
       destination: branch.hop.destinationId,
       reason: why,
     });
@@ -416,7 +439,7 @@ export class ResponseContext {
     this.#stopTimers(branch);
     branch.invite?.dispose();
     branch.nonInvite?.dispose();
-    this.#hooks.unregisterClient(`${branch.branchId}|${this.#upstream.request.method}`);
+    this.#hooks.unregisterClient(`${branch.branchId}|${this.#method}`);
   }
 
   #sendCancel(branch: Branch): void {
@@ -426,6 +449,7 @@ export class ResponseContext {
     if ((state !== "calling" && state !== "proceeding") || !branch.provisional) return;
     branch.cancelSent = true;
     const env = this.#env;
+    if (!branch.sent) return;
     const cancel = buildCancel(branch.sent);
     const data = serializeMessage(cancel.startLine, cancel.headers, new Uint8Array(0));
     const key = `${branch.branchId}|CANCEL`;
@@ -475,12 +499,21 @@ export class ResponseContext {
       else if (this.#isInvite) this.#generate(best.status, "Request Timeout");
       // RFC 4320 §4.2: never a 408 to a non-INVITE; the client's own Timer F ends it.
     }
+    this.#settled();
+  }
+
+  /** The final answer is upstream: drop what only mattered until then, and tell the core. */
+  #settled(): void {
+    this.#request = undefined;
+    this.#finals.length = 0;
     this.#hooks.finished(this);
   }
 
   #generate(status: number, reason: string, extra?: readonly HeaderField[]): void {
     this.#env.counters.inc(`generated.${status}`);
-    const data = buildResponse(this.#upstream.request.headers, status, reason, {
+    const request = this.#request;
+    if (!request) return;
+    const data = buildResponse(request.headers, status, reason, {
       toTag: this.#upstream.toTag,
       ...(extra ? { extraHeaders: extra } : {}),
     });

@@ -70,7 +70,17 @@ const TIMER_D_FLOOR_MS = 32_000;
  * @param reliable true for TCP, TLS, SCTP, WS(S): no retransmissions, zero linger in D, I, J, K.
  * @throws RangeError if the settings are not finite, positive, and T2 >= T1.
  */
+/** Durations per settings object: every transaction of a gateway shares one frozen record instead of its own. */
+const memo = new WeakMap<TimerSettings, { reliable?: TimerDurations; unreliable?: TimerDurations }>();
+
 export function timerDurations(settings: TimerSettings, reliable: boolean): TimerDurations {
+  let entry = memo.get(settings);
+  if (!entry) memo.set(settings, (entry = {}));
+  const key = reliable ? "reliable" : "unreliable";
+  return (entry[key] ??= computeDurations(settings, reliable));
+}
+
+function computeDurations(settings: TimerSettings, reliable: boolean): TimerDurations {
   const { t1, t2, t4 } = settings;
   for (const [name, value] of [["t1", t1], ["t2", t2], ["t4", t4]] as const) {
     if (!Number.isFinite(value) || value <= 0) throw new RangeError(`timer setting ${name} must be > 0 ms, got ${value}`);
