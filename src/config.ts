@@ -119,6 +119,17 @@ const ConfigInput = v.object({
   routeUrl: v.optional(v.pipe(v.string(), v.url("must be an http(s) URL"), v.regex(/^https?:/i, "must be an http(s) URL"))),
   routeToken: optionalString(16, "the route function token"),
   routeDeadlineMs: v.optional(integerFrom(5, 5000), 50),
+  failoverCodes: v.optional(
+    v.pipe(
+      v.union([v.array(v.number()), v.pipe(v.string(), v.transform(splitList), v.transform((items) => items.map(Number)))]),
+      v.check((codes) => codes.every((c) => Number.isInteger(c) && c >= 300 && c <= 699), "must be SIP codes 300-699, comma-separated"),
+    ),
+    "408,500,502,503,504",
+  ),
+  failoverMaxAttempts: v.optional(integerFrom(1, 16), 5),
+  failoverBudgetMs: v.optional(integerFrom(100, 600_000), 30_000),
+  /** Reply to requests no routing rule matches (kamailio/OpenSIPS scripts usually send 404 or 403). */
+  noRouteStatus: v.optional(integerFrom(300, 699), 404),
   redisUrl: v.optional(v.pipe(v.string(), v.regex(/^rediss?:\/\/\S+$/i, "must be redis://HOST:PORT"))),
   tickIntervalMs: v.optional(integerFrom(100, 600_000), 5000),
   logLevel: v.optional(v.picklist(["debug", "info", "warn", "error"], "must be debug, info, warn or error"), "info"),
@@ -147,6 +158,10 @@ export const ENV_FIELDS: Readonly<Record<string, keyof Config>> = {
   SWITCHBOARD_ROUTE_URL: "routeUrl",
   SWITCHBOARD_ROUTE_TOKEN: "routeToken",
   SWITCHBOARD_ROUTE_DEADLINE: "routeDeadlineMs",
+  SWITCHBOARD_NO_ROUTE_STATUS: "noRouteStatus",
+  SWITCHBOARD_FAILOVER_CODES: "failoverCodes",
+  SWITCHBOARD_FAILOVER_MAX_ATTEMPTS: "failoverMaxAttempts",
+  SWITCHBOARD_FAILOVER_BUDGET: "failoverBudgetMs",
   SWITCHBOARD_REDIS_URL: "redisUrl",
   SWITCHBOARD_TICK_INTERVAL: "tickIntervalMs",
   SWITCHBOARD_LOG_LEVEL: "logLevel",

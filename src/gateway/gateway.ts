@@ -19,6 +19,7 @@ import { MemoryDialogStore } from "../dialog/memory.ts";
 import { RedisDialogStore } from "../dialog/redis.ts";
 import { ResilientDialogStore } from "../dialog/resilient.ts";
 import { IdMint } from "../proxy/ids.ts";
+import { statusReason } from "../sip/response.ts";
 import { RouteSigner } from "../proxy/route-token.ts";
 import { systemClock, type Clock } from "../transaction/clock.ts";
 import { OurAddresses, pickAdvertisedHost } from "./addresses.ts";
@@ -93,6 +94,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     load: (ids) => dialogs.load(ids),
     state: localState(),
     random: Math.random,
+    noRoute: { status: config.noRouteStatus, reason: config.noRouteStatus === 404 ? "No Route" : statusReason(config.noRouteStatus) },
   };
   const local: RouteHandler = (event) => decideRoute(event, routePorts);
   const route: RouteHandler =
@@ -130,6 +132,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       setupTtlMs: config.timerCMs + 64 * config.t1Ms + config.branchTimeoutMs,
       branchTimeoutMs: config.branchTimeoutMs,
       timerCMs: config.timerCMs,
+      failover: { codes: new Set(config.failoverCodes), maxAttempts: config.failoverMaxAttempts, budgetMs: config.failoverBudgetMs },
       gatewayId,
       log,
       counters,

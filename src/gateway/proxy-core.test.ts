@@ -1014,3 +1014,37 @@ test("ProxyCore housekeeping: a completed call leaves no transaction and no time
   assert.equal(h.clock.pendingCount, 0, "no timer left armed");
 });
 
+
+// ------------------------------------------------------------------------------------------- failover policy
+
+test("failover policy: the attempt cap stops serial failover (kamailio ds_next_dst count)", () => {
+  const h = harness({ failover: { codes: new Set([503]), maxAttempts: 1, budgetMs: 30_000 } });
+  const fwd1 = startCall(h);
+  answer(h, fwd1, 503, "Service Unavailable", D1);
+  const sent = h.net.take();
+  assert.equal(requests(to(sent, D2), "INVITE").length, 0, "no second attempt");
+  assert.equal(only(responses(sent), "final to the caller").message.status, 500);
+  assert.equal(h.counters.get("failover.budget-exhausted"), 1);
+});
+
+test("failover policy: only the configured codes fail over", () => {
+  const h = harness({ failover: { codes: new Set([486]), maxAttempts: 5, budgetMs: 30_000 } });
+  const fwd1 = startCall(h);
+  answer(h, fwd1, 486, "Busy Here", D1);
+  only(requests(to(h.net.take(), D2), "INVITE"), "486 listed: next destination");
+  const h2 = harness({ failover: { codes: new Set([486]), maxAttempts: 5, budgetMs: 30_000 } });
+  const other = startCall(h2);
+  answer(h2, other, 503, "Service Unavailable", D1);
+  const sent = h2.net.take();
+  assert.equal(requests(to(sent, D2), "INVITE").length, 0, "503 not listed: no failover");
+  assert.equal(only(responses(sent), "final").message.status, 500);
+});
+
+test("failover policy: past the time budget no new destination is tried", () => {
+  const h = harness({ failover: { codes: new Set([408, 503]), maxAttempts: 5, budgetMs: 500 } });
+  startCall(h);
+  h.clock.advance(1000); // destination 1 silent past the branch timeout, and past the budget
+  const sent = h.net.take();
+  assert.equal(requests(to(sent, D2), "INVITE").length, 0, "budget spent: no second attempt");
+  assert.equal(only(responses(sent), "final to the caller").message.status, 408);
+});

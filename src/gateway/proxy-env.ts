@@ -7,6 +7,7 @@ import type { IdMint } from "../proxy/ids.ts";
 import type { OurAddresses } from "./addresses.ts";
 import type { Counters } from "./counters.ts";
 import type { Logger } from "./log.ts";
+import type { FailoverPolicy } from "./response-context.ts";
 
 export interface ProxyEnv {
   readonly clock: Clock;
@@ -23,6 +24,8 @@ export interface ProxyEnv {
   /** Timer C (RFC 3261 §16.8; kamailio fr_inv_timeout): how long a branch may ring before we CANCEL it. */
   readonly timerCMs: number;
   readonly gatewayId: string;
+  /** Serial failover: codes, attempts, time budget. */
+  readonly failover: FailoverPolicy;
   readonly log: Logger;
   readonly counters: Counters;
   /** Send to a target; transport failures come back through onError. */

@@ -21,8 +21,18 @@ import type { Direction, Target } from "../proxy/route-token.ts";
 import { loopHash } from "../proxy/loop.ts";
 import type { ProxyEnv } from "./proxy-env.ts";
 
-/** Codes after which the next destination is tried (configurable in the balancing engine). */
-const FAILOVER_CODES = new Set([408, 500, 502, 503, 504]);
+/**
+ * Serial failover policy (kamailio dispatcher ds_next_dst in a failure_route, OpenSIPS lb_next): which finals move
+ * the call on, how many destinations at most, and an overall time budget after which no new branch is started.
+ * Never answers from the callee (404, 486, 603...): trying elsewhere would ring a different callee.
+ */
+export interface FailoverPolicy {
+  readonly codes: ReadonlySet<number>;
+  readonly maxAttempts: number;
+  readonly budgetMs: number;
+}
+
+export const DEFAULT_FAILOVER: FailoverPolicy = { codes: new Set([408, 500, 502, 503, 504]), maxAttempts: 5, budgetMs: 30_000 };
 
 /** Methods whose initial request creates a dialog, so we Record-Route them (§16.6 step 4, RFC 6665, RFC 3515). */
 const DIALOG_CREATING = new Set(["INVITE", "SUBSCRIBE", "REFER", "NOTIFY"]);
@@ -122,6 +132,7 @@ export class ResponseContext {
   #reserving = false;
   /** At least one destination was skipped for lack of capacity. */
   #noCapacity = false;
+  #startedAt = 0;
 
   constructor(env: ProxyEnv, upstream: Upstream, request: SipRequest, plan: RelayPlan, hooks: ContextHooks) {
     this.#env = env;
@@ -144,6 +155,7 @@ export class ResponseContext {
   }
 
   start(): void {
+    this.#startedAt = this.#env.clock.now();
     this.#forwardNext();
   }
 
@@ -173,7 +185,11 @@ export class ResponseContext {
   #forwardNext(): void {
     if (this.#finalSent) return;
     const hops = this.#hops();
-    if (this.#cancelled || this.#hopIndex >= hops.length) {
+    const policy = this.#env.failover;
+    const exhausted =
+      this.#branches.length >= policy.maxAttempts || (this.#branches.length > 0 && this.#env.clock.now() - this.#startedAt >= policy.budgetMs);
+    if (this.#cancelled || this.#hopIndex >= hops.length || exhausted) {
+      if (exhausted && !this.#cancelled && this.#hopIndex < hops.length) this.#env.counters.inc("failover.budget-exhausted");
       this.#finish();
       return;
     }
@@ -380,7 +396,7 @@ export class ResponseContext {
     }
     branch.sent = undefined;
     this.#finals.push({ status, response });
-    if (FAILOVER_CODES.has(status) && !this.#cancelled && !this.#answered) {
+    if (this.#env.failover.codes.has(status) && !this.#cancelled && !this.#answered) {
       this.#env.counters.inc(`failover.${status}`);
       this.#env.log.log("info", "branch failed, trying next destination", {
         callId: this.#callId,

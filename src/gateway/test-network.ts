@@ -15,6 +15,7 @@ import { OurAddresses } from "./addresses.ts";
 import { Counters } from "./counters.ts";
 import type { Logger } from "./log.ts";
 import type { ProxyEnv } from "./proxy-env.ts";
+import { DEFAULT_FAILOVER, type FailoverPolicy } from "./response-context.ts";
 import { ProxyCore, type RouteHandler } from "./proxy-core.ts";
 import type { Source } from "./transport.ts";
 
@@ -140,6 +141,7 @@ export const fromDest = (port: number, transport: "udp" | "tcp" = "udp"): Source
 
 export interface HarnessOptions {
   destinations?: readonly { id: string; uri: string }[];
+  failover?: FailoverPolicy;
   route?: RouteHandler;
   branchTimeoutMs?: number;
   timerCMs?: number;
@@ -187,6 +189,8 @@ export function harness(options: HarnessOptions = {}): Harness {
     dialogs,
     dialogTtlMs: 3_600_000,
     setupTtlMs: 300_000,
+    // Long budget by default so the Timer C tests can fail over after 180 s; the budget has tests of its own.
+    failover: options.failover ?? { ...DEFAULT_FAILOVER, budgetMs: 600_000 },
     branchTimeoutMs: options.branchTimeoutMs ?? 1000,
     timerCMs: options.timerCMs ?? 180_000,
     gatewayId: "gw-test",
