@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Dialog } from "./dialog.ts";
 import { MemoryDialogState, MemoryDialogStore } from "./memory.ts";
+import { runHealthContract } from "./health.case.ts";
 import { runStoreContract } from "./store.case.ts";
 
 runStoreContract({
@@ -28,6 +29,8 @@ runStoreContract({
     };
   },
 });
+
+runHealthContract("memory", (ns) => new MemoryDialogStore(Date.now, { state: ns.memo(() => new MemoryDialogState()) }));
 
 function dialog(id: string, destinationId = "d1"): Dialog {
   return {

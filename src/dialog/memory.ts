@@ -21,6 +21,15 @@ import {
   type Reservation,
   type ReserveResult,
 } from "./dialog.ts";
+import {
+  HEALTH_RECORD_TTL_MS,
+  checkedDestinationId,
+  checkedNow,
+  checkedPolicy,
+  type HealthStore,
+  type RecordResult,
+} from "./health.ts";
+import { applyEvidence, initialHealth, type Evidence, type HealthPolicy, type HealthRecord } from "../health/state.ts";
 
 interface HeldReservation {
   readonly units: ReadonlyArray<readonly [string, number]>;
@@ -32,17 +41,27 @@ export interface MemoryDestinationState {
   readonly reservations: Map<string, HeldReservation>;
   /** Resource → units in use. Plain data on purpose: tests corrupt it to prove `reconcile` heals. */
   readonly load: Map<string, number>;
+  /**
+   * No reservation expires before this (a lower bound: refreshes only push expiries later). Purging earlier finds
+   * nothing, so every operation stays O(1) however many calls a destination holds; a scan happens only when the
+   * earliest reservation may have expired, and recomputes the bound.
+   */
+  nextExpiry: number;
 }
 
 /** Everything a MemoryDialogStore holds; share one between stores to model several gateways on one store. */
 export class MemoryDialogState {
   readonly dialogs = new Map<string, Dialog>();
   readonly destinations = new Map<string, MemoryDestinationState>();
+  /** Destination health (src/dialog/health.ts), forgotten HEALTH_RECORD_TTL_MS after its last write. */
+  readonly health = new Map<string, { record: HealthRecord; expiresAt: number }>();
+  /** Probe leases: destination id → expiry. */
+  readonly leases = new Map<string, number>();
 
   destination(id: string): MemoryDestinationState {
     let d = this.destinations.get(id);
     if (!d) {
-      d = { reservations: new Map(), load: new Map() };
+      d = { reservations: new Map(), load: new Map(), nextExpiry: Infinity };
       this.destinations.set(id, d);
     }
     return d;
@@ -54,7 +73,7 @@ export interface MemoryDialogStoreOptions {
   readonly state?: MemoryDialogState;
 }
 
-export class MemoryDialogStore implements DialogStore {
+export class MemoryDialogStore implements DialogStore, HealthStore {
   readonly #state: MemoryDialogState;
   readonly #dialogs: Map<string, Dialog>;
   readonly #now: () => number;
@@ -138,13 +157,19 @@ export class MemoryDialogStore implements DialogStore {
   #purge(destinationId: string, now: number): number {
     const d = this.#state.destinations.get(destinationId);
     if (!d) return 0;
+    if (now < d.nextExpiry && d.reservations.size > 0) return 0;
     let expired = 0;
+    let next = Infinity;
     for (const [id, r] of d.reservations) {
-      if (r.expiresAt > now) continue;
+      if (r.expiresAt > now) {
+        if (r.expiresAt < next) next = r.expiresAt;
+        continue;
+      }
       d.reservations.delete(id);
       give(d.load, r.units);
       expired++;
     }
+    d.nextExpiry = next;
     if (d.reservations.size === 0) this.#state.destinations.delete(destinationId);
     return expired;
   }
@@ -175,6 +200,7 @@ export class MemoryDialogStore implements DialogStore {
     }
     for (const [resource, n] of units) d.load.set(resource, (d.load.get(resource) ?? 0) + n);
     d.reservations.set(r.id, { units, expiresAt: now + ttl });
+    if (now + ttl < d.nextExpiry) d.nextExpiry = now + ttl;
     return { ok: true };
   }
 
@@ -222,6 +248,47 @@ export class MemoryDialogStore implements DialogStore {
     }
     for (const [resource, n] of d.load) load[resource] = n;
     return { expired, load };
+  }
+
+  // ---- health (src/dialog/health.ts) --------------------------------------------------------------------------
+
+  async acquireProbeLease(destinationId: string, _holder: string, ttlMs: number): Promise<boolean> {
+    checkedDestinationId("acquireProbeLease", destinationId);
+    const ttl = checkedTtl("acquireProbeLease", ttlMs);
+    const now = this.#now();
+    const held = this.#state.leases.get(destinationId);
+    if (held !== undefined && held > now) return false;
+    this.#state.leases.set(destinationId, now + ttl);
+    return true;
+  }
+
+  #healthOf(destinationId: string, now: number): HealthRecord | undefined {
+    const h = this.#state.health.get(destinationId);
+    if (h && h.expiresAt <= now) {
+      this.#state.health.delete(destinationId);
+      return undefined;
+    }
+    return h?.record;
+  }
+
+  async recordEvidence(destinationId: string, evidence: Evidence, policy?: HealthPolicy, now?: number): Promise<RecordResult> {
+    checkedDestinationId("recordEvidence", destinationId);
+    const p = checkedPolicy("recordEvidence", policy);
+    const clock = this.#now();
+    const at = checkedNow("recordEvidence", now) ?? Math.floor(clock);
+    const result = applyEvidence(this.#healthOf(destinationId, clock), evidence, p, at);
+    this.#state.health.set(destinationId, { record: result.record, expiresAt: clock + HEALTH_RECORD_TTL_MS });
+    return result;
+  }
+
+  async health(destinationIds: readonly string[]): Promise<Record<string, HealthRecord>> {
+    const now = this.#now();
+    const out: Record<string, HealthRecord> = {};
+    for (const id of destinationIds) {
+      checkedDestinationId("health", id);
+      out[id] = this.#healthOf(id, now) ?? initialHealth();
+    }
+    return out;
   }
 
   /** Forget everything, unless the state is shared with other stores (then it stays theirs). */

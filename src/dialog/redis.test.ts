@@ -10,6 +10,7 @@ import type { RespClient } from "../../tests/support/redis-resp.ts";
 import { StoreError, type DialogStore } from "./dialog.ts";
 import { RedisDialogStore, REDIS_URL_ENV } from "./redis.ts";
 import { capacityKeys } from "./scripted.ts";
+import { runHealthContract } from "./health.case.ts";
 import { runStoreContract, sampleDialog } from "./store.case.ts";
 
 let server: RedisServer;
@@ -53,6 +54,8 @@ runStoreContract({
     };
   },
 });
+
+runHealthContract("redis", (ns) => open(ns.id));
 
 describe("RedisDialogStore on a real redis-server", () => {
   test("keys of one destination share a hash tag and vanish with its last reservation", async () => {

@@ -8,8 +8,10 @@
  *
  * Dialog records (visibility) are not replicated locally: their operations fail and the caller counts the failure.
  */
-import { StoreError, type Dialog, type DialogFilter, type DialogStore, type Load, type ReconcileResult, type Reservation, type ReserveResult } from "./dialog.ts";
+import { checkedTtl, StoreError, type Dialog, type DialogFilter, type DialogStore, type Load, type ReconcileResult, type Reservation, type ReserveResult } from "./dialog.ts";
 import { MemoryDialogStore } from "./memory.ts";
+import { checkedDestinationId, checkedNow, checkedPolicy, isHealthStore, type HealthStore, type RecordResult } from "./health.ts";
+import type { Evidence, HealthPolicy, HealthRecord } from "../health/state.ts";
 
 export interface OutageEvents {
   onOutage(error: unknown): void;
@@ -17,7 +19,7 @@ export interface OutageEvents {
   onLocalReservation(): void;
 }
 
-export class ResilientDialogStore implements DialogStore {
+export class ResilientDialogStore implements DialogStore, HealthStore {
   readonly #primary: DialogStore;
   readonly #local: MemoryDialogStore;
   readonly #events: OutageEvents;
@@ -117,6 +119,38 @@ export class ResilientDialogStore implements DialogStore {
   count(): Promise<number> {
     return this.#guard(() => this.#primary.count());
   }
+  // ---- health: shared while the store answers, this gateway's own view during an outage --------------------------
+  // During an outage every gateway takes its own (local) probe lease, so destinations go on being probed, each
+  // gateway from its own health record; when the store answers again the shared record is used again. Arguments
+  // are checked first, so a StoreError from the primary means an outage, never a bad call.
+
+  async #health<T>(op: (store: HealthStore) => Promise<T>): Promise<T> {
+    const primary = this.#primary;
+    if (!isHealthStore(primary)) return op(this.#local);
+    try {
+      return await this.#guard(() => op(primary));
+    } catch (error) {
+      if (!(error instanceof StoreError)) throw error;
+      return op(this.#local);
+    }
+  }
+
+  async acquireProbeLease(destinationId: string, holder: string, ttlMs: number): Promise<boolean> {
+    checkedDestinationId("acquireProbeLease", destinationId);
+    checkedTtl("acquireProbeLease", ttlMs);
+    return this.#health((s) => s.acquireProbeLease(destinationId, holder, ttlMs));
+  }
+  async recordEvidence(destinationId: string, evidence: Evidence, policy?: HealthPolicy, now?: number): Promise<RecordResult> {
+    checkedDestinationId("recordEvidence", destinationId);
+    checkedPolicy("recordEvidence", policy);
+    checkedNow("recordEvidence", now);
+    return this.#health((s) => s.recordEvidence(destinationId, evidence, policy, now));
+  }
+  async health(destinationIds: readonly string[]): Promise<Record<string, HealthRecord>> {
+    for (const id of destinationIds) checkedDestinationId("health", id);
+    return this.#health((s) => s.health(destinationIds));
+  }
+
   async close(): Promise<void> {
     await this.#local.close();
     await this.#primary.close();

@@ -17,6 +17,18 @@ import {
   type ReserveResult,
 } from "./dialog.ts";
 import { SCRIPTS, type ScriptName } from "./lua/scripts.ts";
+import {
+  HEALTH_FIELD_ORDER,
+  HEALTH_FIELDS,
+  HEALTH_RECORD_TTL_MS,
+  checkedDestinationId,
+  checkedNow,
+  checkedPolicy,
+  decodeHealth,
+  type HealthStore,
+  type RecordResult,
+} from "./health.ts";
+import { classify, HEALTH_STATES, type Evidence, type HealthPolicy, type HealthRecord, type HealthState } from "../health/state.ts";
 
 /** A reply as both clients hand it over: strings, integers, null and arrays of those. */
 export type Reply = string | number | null | Reply[];
@@ -43,6 +55,12 @@ export interface KeyspaceOptions {
 export function capacityKeys(keyPrefix: string, destinationId: string): [res: string, exp: string, load: string] {
   const base = `${keyPrefix}:{dest:${destinationId}}`;
   return [`${base}:res`, `${base}:exp`, `${base}:load`];
+}
+
+/** Keys of one destination's health record and probe lease (hash tag `{dest:ID}`, like its capacity keys). */
+export function healthKeys(keyPrefix: string, destinationId: string): [health: string, lease: string] {
+  const base = `${keyPrefix}:{dest:${destinationId}}`;
+  return [`${base}:health`, `${base}:lease`];
 }
 
 /** Key of one dialog record (hash tag `{dialogs}`, shared with the index). */
@@ -115,7 +133,7 @@ function toLoad(op: string, flat: readonly Reply[], from = 0): Load {
   return load;
 }
 
-export class ScriptedDialogStore implements DialogStore {
+export class ScriptedDialogStore implements DialogStore, HealthStore {
   readonly #link: RedisLink;
   readonly #prefix: string;
   readonly #layer: string;
@@ -296,6 +314,79 @@ export class ScriptedDialogStore implements DialogStore {
   async reconcile(destinationId: string): Promise<ReconcileResult> {
     const reply = asArray("reconcile", await this.#run("reconcile", "reconcile", this.#destKeys(destinationId), []));
     return { expired: asInt("reconcile", reply[0]), load: toLoad("reconcile", reply, 1) };
+  }
+
+  // ---- health (src/dialog/health.ts) --------------------------------------------------------------------------
+
+  async acquireProbeLease(destinationId: string, holder: string, ttlMs: number): Promise<boolean> {
+    const [, lease] = healthKeys(this.#prefix, checkedDestinationId("acquireProbeLease", destinationId));
+    const ttl = checkedTtl("acquireProbeLease", ttlMs);
+    if (this.#closed) throw new StoreError("acquireProbeLease", `${this.#layer}: store is closed`);
+    let reply: Reply;
+    try {
+      reply = await this.#link.command(["SET", lease, holder, "NX", "PX", String(ttl)]);
+    } catch (e) {
+      throw this.#fail("acquireProbeLease", e);
+    }
+    return reply === "OK";
+  }
+
+  async recordEvidence(destinationId: string, evidence: Evidence, policy?: HealthPolicy, now?: number): Promise<RecordResult> {
+    const op = "recordEvidence";
+    const [key] = healthKeys(this.#prefix, checkedDestinationId(op, destinationId));
+    const p = checkedPolicy(op, policy);
+    const at = checkedNow(op, now);
+    const verdict = classify(evidence, p);
+    const probe = verdict.probe;
+    const reply = asArray(
+      op,
+      await this.#run(op, "healthRecord", [key], [
+        at === undefined ? "" : at,
+        p.failuresToProbing,
+        p.failuresToInactive,
+        p.successesToActive,
+        p.latencyAlpha,
+        HEALTH_RECORD_TTL_MS,
+        verdict.outcome,
+        verdict.cause,
+        probe ? "1" : "0",
+        probe?.result ?? "",
+        probe?.elapsedMs ?? 0,
+        probe?.status ?? "",
+        probe?.latencyMs ?? "",
+        verdict.pauseMs,
+      ]),
+    );
+    const [from, to, reason, paused] = reply.slice(0, 4).map(asString);
+    const record = decodeHealth(reply.slice(4).map((x) => (Array.isArray(x) ? null : x)));
+    const isState = (s: string | undefined): s is HealthState => s !== undefined && (HEALTH_STATES as readonly string[]).includes(s);
+    return {
+      record,
+      ...(isState(from) && isState(to) ? { changed: { from, to, reason: reason ?? "" } } : {}),
+      ...(paused !== undefined && paused !== "" ? { paused: { until: asInt(op, paused) } } : {}),
+    };
+  }
+
+  /** One pipeline of HMGETs (each destination's hash lives in its own slot). */
+  async health(destinationIds: readonly string[]): Promise<Record<string, HealthRecord>> {
+    const out: Record<string, HealthRecord> = {};
+    const ids = [...new Set(destinationIds)];
+    if (ids.length === 0) return out;
+    if (this.#closed) throw new StoreError("health", `${this.#layer}: store is closed`);
+    const fields = HEALTH_FIELD_ORDER.map((f) => HEALTH_FIELDS[f]);
+    let replies: PipelineReply[];
+    try {
+      replies = await this.#link.pipeline(ids.map((id) => ["HMGET", healthKeys(this.#prefix, checkedDestinationId("health", id))[0], ...fields]));
+    } catch (e) {
+      throw this.#fail("health", e);
+    }
+    ids.forEach((id, i) => {
+      const r = replies[i];
+      if (r === undefined) throw new StoreError("health", `${this.#layer}: pipeline returned ${replies.length} replies for ${ids.length}`);
+      if (r.error !== undefined) throw new StoreError("health", `${this.#layer}: ${r.error}`);
+      out[id] = decodeHealth(asArray("health", r.result).map((x) => (Array.isArray(x) ? null : x)));
+    });
+    return out;
   }
 
   async close(): Promise<void> {

@@ -13,6 +13,7 @@ import type { RespClient } from "../../tests/support/redis-resp.ts";
 import { StoreError, type DialogStore } from "./dialog.ts";
 import { RedisDialogStore } from "./redis.ts";
 import { capacityKeys } from "./scripted.ts";
+import { runHealthContract } from "./health.case.ts";
 import { runStoreContract, sampleDialog } from "./store.case.ts";
 import { UPSTASH_TOKEN_ENV, UPSTASH_URL_ENV, UpstashDialogStore } from "./upstash.ts";
 
@@ -60,6 +61,8 @@ runStoreContract({
     };
   },
 });
+
+runHealthContract("upstash", (ns) => open(ns.id));
 
 describe("Upstash REST front", () => {
   test("answers @upstash/redis in its default base64 encoding: commands, pipelines, transactions, scripts", async () => {

@@ -10,6 +10,8 @@
  *   {P}:{dest:ID}:load   hash    resource → units in use (fields at 0 are deleted)
  *   {P}:{dialogs}:d:ID   hash    j = dialog JSON, u = updatedAt, e = expiresAt; PEXPIRE'd with the dialog's TTL
  *   {P}:{dialogs}:index  zset    dialog id → expiresAt; pruned lazily (put, list, count)
+ *   {P}:{dest:ID}:health hash    destination health (src/dialog/health.ts, script in ./health.ts)
+ *   {P}:{dest:ID}:lease  string  probe lease holder, SET NX PX
  *
  * Time is always the Redis server's (`TIME`), so gateways with skewed clocks agree on expiry. A reservation is live
  * while its expiry is > now. The three keys of a destination carry a PEXPIREAT a minute past the last live
@@ -19,6 +21,8 @@
  * counters never go below 0; a destination without reservations has no `load`. `reconcile` restores them all from
  * `res`/`exp` whatever happened to `load` (a wrapped 4294967262, a -5, an operator's HSET).
  */
+
+import { HEALTH_SCRIPTS } from "./health.ts";
 
 /** Helpers prepended to every capacity script (Lua has no includes; EVAL takes the whole text). */
 const CAPACITY_PRELUDE = `
@@ -264,6 +268,7 @@ export const SCRIPTS = {
   dialogRemove: DIALOG_REMOVE,
   dialogIds: DIALOG_IDS,
   dialogCount: DIALOG_COUNT,
+  ...HEALTH_SCRIPTS,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
