@@ -1,10 +1,11 @@
 /**
  * The store as the gateway uses it when dialogs and load live in Redis: capacity keeps working through a Redis
  * outage. The documented policy: while the shared store is unreachable, new calls reserve against local in-process
- * counters with the same capacities (so one gateway never exceeds a destination's capacity on its own; several
- * gateways together may, for as long as the outage lasts); calls reserved locally are released locally; new calls
- * go back to the shared store as soon as it answers again. Calls in progress are not affected at all: in-dialog
- * routing needs no store. Every outage is logged once and counted.
+ * counters with the same capacities, seeded with the calls this gateway already carries, so one gateway never
+ * exceeds a destination's capacity on its own (several gateways together may, for as long as the outage lasts: each
+ * counts only its own calls). When the store answers again, calls set up during the outage are written into it, so
+ * every gateway counts them, and new calls reserve there again. Calls in progress are not affected at all:
+ * in-dialog routing needs no store. Every outage is logged once and counted.
  *
  * Dialog records (visibility) are not replicated locally: their operations fail and the caller counts the failure.
  */
@@ -25,12 +26,21 @@ export class ResilientDialogStore implements DialogStore, HealthStore {
   readonly #events: OutageEvents;
   /** Reservations taken locally during an outage: `destination|id`. */
   readonly #localIds = new Set<string>();
+  /**
+   * This gateway's own live reservations (shared or local), so that when the shared store goes away the local
+   * counters start from the calls this gateway already carries: one gateway alone then never exceeds a capacity.
+   */
+  readonly #mine = new Map<string, { readonly r: Reservation; expiresAt: number }>();
+  /** The local counters hold a copy of #mine since the outage began. */
+  #seeded = false;
   #down = false;
+  readonly #now: () => number;
 
   constructor(primary: DialogStore, events: OutageEvents, now: () => number = Date.now) {
     this.#primary = primary;
     this.#local = new MemoryDialogStore(now);
     this.#events = events;
+    this.#now = now;
   }
 
   get degraded(): boolean {
@@ -43,6 +53,7 @@ export class ResilientDialogStore implements DialogStore, HealthStore {
       if (this.#down) {
         this.#down = false;
         this.#events.onRecovery();
+        void this.#resync();
       }
       return value;
     } catch (error) {
@@ -55,25 +66,73 @@ export class ResilientDialogStore implements DialogStore, HealthStore {
   }
 
   async reserve(r: Reservation, capacities: Readonly<Record<string, number>>, ttlMs: number): Promise<ReserveResult> {
+    const key = `${r.destinationId}|${r.id}`;
     try {
-      return await this.#guard(() => this.#primary.reserve(r, capacities, ttlMs));
+      const result = await this.#guard(() => this.#primary.reserve(r, capacities, ttlMs));
+      if (result.ok) this.#mine.set(key, { r, expiresAt: this.#now() + ttlMs });
+      return result;
     } catch (error) {
       if (!(error instanceof StoreError)) throw error;
       this.#events.onLocalReservation();
+      await this.#seed();
       const result = await this.#local.reserve(r, capacities, ttlMs);
-      if (result.ok) this.#localIds.add(`${r.destinationId}|${r.id}`);
+      if (result.ok) {
+        this.#localIds.add(key);
+        this.#mine.set(key, { r, expiresAt: this.#now() + ttlMs });
+      }
       return result;
     }
   }
 
+  /** First local reservation of an outage: copy this gateway's live calls into the local counters (unlimited). */
+  async #seed(): Promise<void> {
+    if (this.#seeded) return;
+    this.#seeded = true;
+    const now = this.#now();
+    for (const [key, held] of this.#mine) {
+      if (held.expiresAt <= now) this.#mine.delete(key);
+      else if (!this.#localIds.has(key)) await this.#local.reserve(held.r, {}, held.expiresAt - now);
+    }
+  }
+
+  /**
+   * The shared store answers again: calls set up on local counters during the outage move into it (reserved
+   * without a capacity check: they exist), so every gateway counts them; the local copy is dropped.
+   */
+  async #resync(): Promise<void> {
+    const now = this.#now();
+    for (const [key, held] of this.#mine) {
+      if (held.expiresAt <= now) {
+        this.#mine.delete(key);
+        continue;
+      }
+      if (this.#localIds.has(key)) {
+        try {
+          await this.#primary.reserve(held.r, {}, held.expiresAt - now);
+          this.#localIds.delete(key);
+        } catch {
+          return; // down again: the next recovery tries once more
+        }
+      }
+      await this.#local.release(held.r.destinationId, held.r.id);
+    }
+    this.#seeded = false;
+  }
+
   async refresh(destinationId: string, id: string, ttlMs: number): Promise<boolean> {
-    if (this.#localIds.has(`${destinationId}|${id}`)) return this.#local.refresh(destinationId, id, ttlMs);
+    const key = `${destinationId}|${id}`;
+    const held = this.#mine.get(key);
+    if (held) held.expiresAt = this.#now() + ttlMs;
+    if (this.#localIds.has(key)) return this.#local.refresh(destinationId, id, ttlMs);
+    if (this.#seeded) await this.#local.refresh(destinationId, id, ttlMs);
     return this.#guard(() => this.#primary.refresh(destinationId, id, ttlMs));
   }
 
   async release(destinationId: string, id: string): Promise<boolean> {
     const key = `${destinationId}|${id}`;
+    this.#mine.delete(key);
     if (this.#localIds.delete(key)) return this.#local.release(destinationId, id);
+    if (this.#seeded) await this.#local.release(destinationId, id);
     return this.#guard(() => this.#primary.release(destinationId, id));
   }
 
@@ -98,6 +157,9 @@ export class ResilientDialogStore implements DialogStore, HealthStore {
 
   async reconcile(destinationId: string): Promise<ReconcileResult> {
     await this.#local.reconcile(destinationId);
+    // Forget this gateway's reservations that expired (their calls ended elsewhere or silently): bounded memory.
+    const now = this.#now();
+    for (const [key, held] of this.#mine) if (held.r.destinationId === destinationId && held.expiresAt <= now) this.#mine.delete(key);
     return this.#guard(() => this.#primary.reconcile(destinationId));
   }
 

@@ -15,6 +15,7 @@ export interface Received {
 export class SipUdp {
   readonly received: Received[] = [];
   private waiters: { pred: (r: Received) => boolean; resolve: (r: Received) => void }[] = [];
+  private readonly listeners = new Set<(r: Received) => void>();
 
   private constructor(
     private readonly sock: Socket,
@@ -29,6 +30,7 @@ export class SipUdp {
         at: Date.now(),
       };
       this.received.push(r);
+      for (const l of [...this.listeners]) l(r);
       for (const w of [...this.waiters]) {
         if (w.pred(r)) {
           this.waiters = this.waiters.filter((x) => x !== w);
@@ -48,6 +50,12 @@ export class SipUdp {
       });
     });
     return new SipUdp(sock, sock.address().port);
+  }
+
+  /** Call `listener` for every message received from now on (after it is recorded); returns the unsubscribe. */
+  onMessage(listener: (r: Received) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   send(text: string | Buffer, port: number, host = "127.0.0.1"): Promise<void> {
