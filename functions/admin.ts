@@ -22,6 +22,12 @@ export type LoadPort = (destinationIds: readonly string[]) => Promise<Record<str
 /** End a dialog: BYE to both sides, then forget it. */
 export type EndDialogPort = (dialogId: string) => Promise<"ended" | "not-found">;
 
+/**
+ * Health as the gateway sees it: `state` is one of active, probing, inactive (from probes and calls), disabled,
+ * draining (admin, which wins); plus the last probe and the moving-average latency.
+ */
+export type HealthPort = (destination: Destination) => { state: string; routable: boolean } & Record<string, unknown>;
+
 export interface AdminPorts {
   readonly token: string;
   readonly catalog: Catalog;
@@ -30,6 +36,8 @@ export interface AdminPorts {
   readonly load?: LoadPort;
   /** Default: every dialog is "not-found" (nothing wired to send the BYEs yet). */
   readonly endDialog?: EndDialogPort;
+  /** Default: the admin state is the state (no health checking). */
+  readonly health?: HealthPort;
   /** Liveness and counters of the gateway (transactions, messages, drops...). */
   status(): { ready: boolean; draining: boolean; counters: Record<string, number> };
 }
@@ -64,7 +72,11 @@ export function createAdminApp(ports: AdminPorts): Hono {
 
   const withLoad = async (list: Destination[]) => {
     const used = list.length === 0 ? {} : await load(list.map((d) => d.id));
-    return list.map(({ createdAt, updatedAt, ...d }) => ({ ...d, load: loadOf(d, used[d.id]), createdAt, updatedAt }));
+    return list.map((destination) => {
+      const { createdAt, updatedAt, ...d } = destination;
+      const health = ports.health?.(destination);
+      return { ...d, ...(health ? { adminState: d.state, ...health } : {}), load: loadOf(d, used[d.id]), createdAt, updatedAt };
+    });
   };
   const oneWithLoad = async (d: Destination) => (await withLoad([d]))[0];
 

@@ -28,6 +28,11 @@ export interface RoutePorts {
   readonly state: { get(set: string): unknown; set(set: string, state: unknown): void };
   /** Uniform in [0, 1); injected so tests are deterministic. */
   random(): number;
+  /**
+   * Health: may new calls go to this destination now (not inactive, not paused by Retry-After)? Default: yes.
+   * Admin state (disabled, draining) is checked here before this is asked.
+   */
+  readonly routable?: (destination: DestinationView) => boolean;
   /** The answer when no rule matches (default 404 No Route). */
   readonly noRoute?: NoRoute;
 }
@@ -68,7 +73,8 @@ export function decideRoute(event: RequestEvent, ports: RoutePorts): RouteDecisi
   if (!ruled.ok) return { action: "reply", status: ruled.status, reason: ruled.reason };
   const { set, rule } = ruled;
   // Draining and disabled destinations take no new calls (existing calls go on: in-dialog routing needs no snapshot).
-  const active = (snapshot.bySet.get(set.name) ?? []).filter((d) => d.state === "active");
+  const routable = ports.routable;
+  const active = (snapshot.bySet.get(set.name) ?? []).filter((d) => d.state === "active" && (routable === undefined || routable(d)));
   if (active.length === 0) return { action: "reply", status: rule.replyNoMatch ?? 503, reason: "No Destination Available" };
   const units = rule.resources;
   const resourceNames = [...new Set([...set.resources, ...Object.keys(units)])];

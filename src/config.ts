@@ -130,6 +130,19 @@ const ConfigInput = v.object({
   failoverBudgetMs: v.optional(integerFrom(100, 600_000), 30_000),
   /** Reply to requests no routing rule matches (kamailio/OpenSIPS scripts usually send 404 or 403). */
   noRouteStatus: v.optional(integerFrom(300, 699), 404),
+  /** From of our OPTIONS probes (kamailio ds_ping_from); default sip:switchboard@<advertised host>. */
+  probeFrom: v.optional(v.pipe(v.string(), v.regex(/^(<sips?:[^<>\s]+>|sips?:[^<>\s;]+)$/, "must be a SIP URI, e.g. <sip:probe@example.com>"))),
+  probeMaxForwards: v.optional(integerFrom(1, 255), 70),
+  /** Receivers of destination state changes (comma-separated http(s) URLs), signed with webhookSecret. */
+  webhookUrls: v.optional(
+    v.pipe(
+      v.string(),
+      v.transform(splitList),
+      v.check((urls) => urls.every((u) => /^https?:\/\/\S+$/i.test(u)), "must be comma-separated http(s) URLs"),
+    ),
+    "",
+  ),
+  webhookSecret: optionalString(16, "the webhook secret"),
   redisUrl: v.optional(v.pipe(v.string(), v.regex(/^rediss?:\/\/\S+$/i, "must be redis://HOST:PORT"))),
   tickIntervalMs: v.optional(integerFrom(100, 600_000), 5000),
   logLevel: v.optional(v.picklist(["debug", "info", "warn", "error"], "must be debug, info, warn or error"), "info"),
@@ -163,6 +176,10 @@ export const ENV_FIELDS: Readonly<Record<string, keyof Config>> = {
   SWITCHBOARD_FAILOVER_MAX_ATTEMPTS: "failoverMaxAttempts",
   SWITCHBOARD_FAILOVER_BUDGET: "failoverBudgetMs",
   SWITCHBOARD_REDIS_URL: "redisUrl",
+  SWITCHBOARD_PROBE_FROM: "probeFrom",
+  SWITCHBOARD_PROBE_MAX_FORWARDS: "probeMaxForwards",
+  SWITCHBOARD_WEBHOOK_URLS: "webhookUrls",
+  SWITCHBOARD_WEBHOOK_SECRET: "webhookSecret",
   SWITCHBOARD_TICK_INTERVAL: "tickIntervalMs",
   SWITCHBOARD_LOG_LEVEL: "logLevel",
 };
@@ -204,6 +221,9 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, f
       const env = FIELD_TO_ENV.get(key.split(".")[0] ?? "");
       problems.push(`${env ? `${env} (${key})` : key}: ${issue.message}`);
     }
+  }
+  if (result.success && result.output.webhookUrls.length > 0 && !result.output.webhookSecret) {
+    problems.push("SWITCHBOARD_WEBHOOK_SECRET (webhookSecret): required when webhook URLs are set (webhooks are signed)");
   }
   if (result.success && result.output.t2Ms < result.output.t1Ms) {
     problems.push("SWITCHBOARD_T2 (t2Ms): must not be below T1");

@@ -18,6 +18,10 @@ import type { DialogStore } from "../dialog/dialog.ts";
 import { MemoryDialogStore } from "../dialog/memory.ts";
 import { RedisDialogStore } from "../dialog/redis.ts";
 import { ResilientDialogStore } from "../dialog/resilient.ts";
+import { isHealthStore } from "../dialog/health.ts";
+import { DEFAULT_HEALTH_POLICY } from "../health/state.ts";
+import { WebhookSender } from "../webhook/sender.ts";
+import { HealthMonitor } from "./health-monitor.ts";
 import { IdMint } from "../proxy/ids.ts";
 import { statusReason } from "../sip/response.ts";
 import { RouteSigner } from "../proxy/route-token.ts";
@@ -70,7 +74,8 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   }
   const destinations = { snapshot: (): readonly DestinationView[] => catalog.snapshot().bySet.get(DEFAULT_SET) ?? [] };
   // The store: Redis shared by every gateway when configured (with the local-counters outage policy), else in-process.
-  const memoryStore = deps.dialogs || config.redisUrl ? undefined : new MemoryDialogStore(() => clock.now());
+  // Stores keep wall-clock (epoch) times: other gateways and operators read them.
+  const memoryStore = deps.dialogs || config.redisUrl ? undefined : new MemoryDialogStore(Date.now);
   const dialogs: DialogStore =
     deps.dialogs ??
     (config.redisUrl
@@ -81,7 +86,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
           },
           onRecovery: () => log.log("info", "dialog store reachable again: new calls reserve in the shared store"),
           onLocalReservation: () => counters.inc("store.local-reservations"),
-        }, () => clock.now())
+        }, Date.now)
       : memoryStore!);
 
   const transports: Transport[] = config.sipListen.map((spec) =>
@@ -89,8 +94,10 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   );
   const byKind = new Map(transports.map((t) => [t.kind, t] as const));
 
+  let monitor: HealthMonitor | undefined;
   const routePorts: RoutePorts = {
     snapshot: () => catalog.snapshot(),
+    routable: (destination) => monitor?.effective(destination).routable ?? true,
     load: (ids) => dialogs.load(ids),
     state: localState(),
     random: Math.random,
@@ -123,6 +130,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   core = new ProxyCore(
     {
       clock,
+      epochNow: Date.now,
       timers: { t1: config.t1Ms, t2: config.t2Ms, t4: config.t4Ms },
       addresses,
       ids: new IdMint(),
@@ -132,6 +140,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       setupTtlMs: config.timerCMs + 64 * config.t1Ms + config.branchTimeoutMs,
       branchTimeoutMs: config.branchTimeoutMs,
       timerCMs: config.timerCMs,
+      evidence: (destinationId, evidence) => monitor?.traffic(destinationId, evidence),
       failover: { codes: new Set(config.failoverCodes), maxAttempts: config.failoverMaxAttempts, budgetMs: config.failoverBudgetMs },
       gatewayId,
       log,
@@ -149,6 +158,31 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   );
   const proxy = core;
 
+  // Health: OPTIONS probes on the timer, evidence from calls, state changes logged, counted and posted.
+  const webhooks =
+    config.webhookUrls.length > 0 && config.webhookSecret
+      ? new WebhookSender({
+          endpoints: config.webhookUrls.map((url) => ({ url, secret: config.webhookSecret! })),
+          onOutcome: (outcome) => counters.inc(`webhooks.${outcome.outcome}`),
+        })
+      : undefined;
+  monitor = isHealthStore(dialogs)
+    ? new HealthMonitor({
+        store: dialogs,
+        snapshot: () => catalog.snapshot(),
+        probe: (target, uri, options) => proxy.probe(target, uri, options),
+        now: Date.now,
+        policy: DEFAULT_HEALTH_POLICY,
+        gatewayId,
+        probeFrom: config.probeFrom ?? `<sip:switchboard@${addresses.hostPort("udp")}>`,
+        probeMaxForwards: config.probeMaxForwards,
+        log,
+        counters,
+        ...(webhooks ? { webhooks } : {}),
+      })
+    : undefined;
+  const health = monitor;
+
   // The timers function, in-process on our own clock: catalog reload and load reconciliation.
   let ticking = false;
   const ticker = setInterval(() => {
@@ -156,9 +190,10 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     ticking = true;
     memoryStore?.sweep();
     tick({ catalog, store: dialogs })
-      .then((result) => {
+      .then(async (result) => {
         if (result.expired > 0) counters.inc("reconcile.expired", result.expired);
         if (result.failed > 0) counters.inc("reconcile.failed", result.failed);
+        await health?.tick();
       })
       .catch((error) => {
         counters.inc("tick.errors");
@@ -176,6 +211,23 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       dialogs,
       load: (ids) => dialogs.load(ids),
       endDialog: (id) => proxy.endDialog(id),
+      ...(health
+        ? {
+            health: (destination) => {
+              const view = health.effective(destination);
+              const record = health.record(destination.id);
+              return {
+                state: view.state,
+                routable: view.routable,
+                ...(view.pausedUntil !== undefined ? { pausedUntil: new Date(view.pausedUntil).toISOString() } : {}),
+                lastProbe: record?.lastProbeAt
+                  ? { at: new Date(record.lastProbeAt).toISOString(), result: record.lastProbeResult, status: record.lastProbeStatus, latencyMs: record.lastLatencyMs }
+                  : null,
+                latencyMs: record?.avgLatencyMs ?? null,
+              };
+            },
+          }
+        : {}),
       status: () => {
         const all: Record<string, number> = { ...counters.snapshot(), "transactions.pending": proxy.pending };
         for (const t of transports) for (const [k, v] of Object.entries(t.counters)) all[`transport.${k}`] = v;
@@ -212,6 +264,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       }
       proxy.dispose();
       clearInterval(ticker);
+      await webhooks?.drain(1000);
       await Promise.all(transports.map((t) => t.close()));
       await new Promise<void>((resolve) => {
         http.close(() => resolve());

@@ -36,6 +36,17 @@ import { ResponseContext, recordRouteOf, type Hop, type RelayPlan, type Upstream
 
 export type RouteHandler = (event: RequestEvent) => RouteDecision | Promise<RouteDecision>;
 
+export interface ProbeOptions {
+  /** name-addr of the From header, without tag (e.g. `<sip:switchboard@gw.example>`). */
+  readonly from: string;
+  readonly maxForwards: number;
+  readonly timeoutMs: number;
+}
+
+export type ProbeOutcome =
+  | { readonly result: "reply"; readonly status: number; readonly latencyMs: number }
+  | { readonly result: "timeout" | "transport-error"; readonly elapsedMs: number };
+
 /** Our own Route entries found on a request, verified. */
 interface OurRoutes {
   /** How many of the top Route values are ours (1, or 2 with double record-routing). */
@@ -503,7 +514,7 @@ export class ProxyCore {
     const plan = context.plan;
     const request = context.request;
     if (!request || plan.kind !== "initial" || response.toTag === undefined || request.fromTag === undefined) return;
-    const now = env.clock.now();
+    const now = env.epochNow();
     const dialog: Dialog = {
       id: plan.dialogId,
       callId: request.callId,
@@ -562,6 +573,58 @@ export class ProxyCore {
     env.counters.inc("dialogs.ended-by-admin");
     await Promise.allSettled([env.dialogs.remove(id), env.dialogs.release(dialog.destinationId, id)]);
     return "ended";
+  }
+
+  /**
+   * Send one OPTIONS probe to a destination (RFC 3261 §11: OPTIONS asks a server what it can do; a reply of any kind
+   * proves it is up, which codes count as alive is the caller's decision) and report what happened: the final's
+   * status and latency, a timeout after `timeoutMs`, or a transport error. Never rejects.
+   */
+  probe(target: Target, uri: string, options: ProbeOptions): Promise<ProbeOutcome> {
+    const env = this.#env;
+    const started = env.clock.now();
+    const branch = env.ids.branch("probe");
+    const key = `${branch}|OPTIONS`;
+    const headers = [
+      header("via", `SIP/2.0/${target.transport.toUpperCase()} ${env.addresses.hostPort(target.transport)};branch=${branch};rport`),
+      header("max-forwards", String(options.maxForwards)),
+      header("from", `${options.from};tag=${env.ids.next()}`),
+      header("to", `<${uri}>`),
+      header("call-id", `probe-${env.ids.next()}`),
+      header("cseq", "1 OPTIONS"),
+      header("accept", "application/sdp"),
+    ];
+    const data = serializeMessage(`OPTIONS ${uri} SIP/2.0`, headers, new Uint8Array(0));
+    env.counters.inc("probes.sent");
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (outcome: ProbeOutcome) => {
+        if (done) return;
+        done = true;
+        env.clock.clearTimer(deadline);
+        tx.dispose();
+        this.#clients.delete(key);
+        resolve(outcome);
+      };
+      const elapsed = () => env.clock.now() - started;
+      const tx = new ClientNonInviteTransaction<Uint8Array, SipResponse>({
+        request: data,
+        reliable: target.transport === "tcp",
+        timers: env.timers,
+        clock: env.clock,
+        send: (bytes) => env.send(target, bytes, () => tx.transportError()),
+        onResponse: (status) => {
+          if (status >= 200) finish({ result: "reply", status, latencyMs: elapsed() });
+        },
+        onTimeout: () => finish({ result: "timeout", elapsedMs: elapsed() }),
+        onTerminated: (reason) => {
+          if (reason === "transport-error") finish({ result: "transport-error", elapsedMs: elapsed() });
+        },
+      });
+      const deadline = env.clock.setTimer(options.timeoutMs, () => finish({ result: "timeout", elapsedMs: elapsed() }));
+      this.#clients.set(key, (response) => tx.receiveResponse(response.status, response));
+      tx.start();
+    });
   }
 
   #sendBye(bye: ByeSpec, target: Target): void {

@@ -7,10 +7,13 @@ import type { IdMint } from "../proxy/ids.ts";
 import type { OurAddresses } from "./addresses.ts";
 import type { Counters } from "./counters.ts";
 import type { Logger } from "./log.ts";
+import type { TrafficEvidence } from "../health/state.ts";
 import type { FailoverPolicy } from "./response-context.ts";
 
 export interface ProxyEnv {
   readonly clock: Clock;
+  /** Wall-clock epoch ms, for records other processes read (dialogs); `clock` is monotonic and process-local. */
+  readonly epochNow: () => number;
   readonly timers: TimerSettings;
   readonly addresses: OurAddresses;
   readonly ids: IdMint;
@@ -24,6 +27,8 @@ export interface ProxyEnv {
   /** Timer C (RFC 3261 §16.8; kamailio fr_inv_timeout): how long a branch may ring before we CANCEL it. */
   readonly timerCMs: number;
   readonly gatewayId: string;
+  /** What a branch revealed about its destination's health (passive failure detection). */
+  readonly evidence?: (destinationId: string, evidence: TrafficEvidence) => void;
   /** Serial failover: codes, attempts, time budget. */
   readonly failover: FailoverPolicy;
   readonly log: Logger;

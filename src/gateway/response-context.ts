@@ -8,7 +8,8 @@
  * as 404, 486, 603) ends the context, since trying elsewhere would ring a different callee.
  */
 import type { HeaderField, SipRequest, SipResponse } from "../sip/message.ts";
-import { getHeaderValues } from "../sip/parse.ts";
+import { getHeader, getHeaderValues } from "../sip/parse.ts";
+import type { TrafficEvidence } from "../health/state.ts";
 import { buildResponse } from "../sip/response.ts";
 import { serializeMessage } from "../sip/serialize.ts";
 import { ClientInviteTransaction } from "../transaction/client-invite.ts";
@@ -231,6 +232,10 @@ export class ResponseContext {
     );
   }
 
+  #evidence(branch: Branch, evidence: TrafficEvidence): void {
+    if (branch.hop.destinationId !== undefined) this.#env.evidence?.(branch.hop.destinationId, evidence);
+  }
+
   #releaseHop(hop: Hop): void {
     if (hop.destinationId === undefined) return;
     this.#env.dialogs.release(hop.destinationId, this.#plan.dialogId).catch(() => this.#env.counters.inc("capacity.release-errors"));
@@ -304,10 +309,16 @@ export class ResponseContext {
           if (branch.ack) env.send(hop.target, branch.ack);
         },
         onResponse: (status, response) => this.#onResponse(branch, status, response),
-        onTimeout: () => this.#onFailure(branch, "timeout"),
+        onTimeout: () => {
+          this.#evidence(branch, { source: "traffic", result: "timeout" });
+          this.#onFailure(branch, "timeout");
+        },
         onTerminated: (reason) => {
           this.#hooks.unregisterClient(key);
-          if (reason === "transport-error") this.#onFailure(branch, "transport-error");
+          if (reason === "transport-error") {
+            this.#evidence(branch, { source: "traffic", result: "transport-error" });
+            this.#onFailure(branch, "transport-error");
+          }
           // The branch can no longer answer (a silent one ends at Timer B): its capacity goes back.
           this.#releaseBranch(branch);
         },
@@ -320,10 +331,16 @@ export class ResponseContext {
         clock: env.clock,
         send,
         onResponse: (status, response) => this.#onResponse(branch, status, response),
-        onTimeout: () => this.#onFailure(branch, "timeout"),
+        onTimeout: () => {
+          this.#evidence(branch, { source: "traffic", result: "timeout" });
+          this.#onFailure(branch, "timeout");
+        },
         onTerminated: (reason) => {
           this.#hooks.unregisterClient(key);
-          if (reason === "transport-error") this.#onFailure(branch, "transport-error");
+          if (reason === "transport-error") {
+            this.#evidence(branch, { source: "traffic", result: "transport-error" });
+            this.#onFailure(branch, "transport-error");
+          }
           // The branch can no longer answer (a silent one ends at Timer B): its capacity goes back.
           this.#releaseBranch(branch);
         },
@@ -335,7 +352,10 @@ export class ResponseContext {
     });
     branch.silenceTimer = env.clock.setTimer(env.branchTimeoutMs, () => {
       branch.silenceTimer = undefined;
-      if (!branch.responded) this.#onFailure(branch, "no-answer");
+      if (branch.responded) return;
+      // Not health evidence: a destination may ignore one odd request (or a caller may send junk on purpose to get
+      // destinations marked down). Timer B still reports a real transaction timeout, and probes find the dead.
+      this.#onFailure(branch, "no-answer");
     });
     branch.invite?.start();
     branch.nonInvite?.start();
@@ -362,6 +382,7 @@ export class ResponseContext {
     if (status < 300) {
       // Every 2xx is forwarded, retransmissions included (§16.7 step 5; RFC 6026 Accepted state).
       const first = !this.#answered;
+      if (!branch.answered) this.#evidence(branch, { source: "traffic", result: "success" });
       this.#answered = true;
       this.#stopTimers(branch);
       branch.done = true;
@@ -389,6 +410,9 @@ export class ResponseContext {
     }
     branch.done = true;
     this.#releaseBranch(branch);
+    // §21.5.4: a 503 says the destination is overloaded or down for maintenance, Retry-After says for how long.
+    if (status === 503) this.#evidence(branch, { source: "traffic", result: "503", ...retryAfter(response) });
+    else this.#evidence(branch, { source: "traffic", result: "success" });
     // The ACK for this final is built now, once; the rest of what we sent is no longer needed.
     if (!branch.ack && branch.sent) {
       const ack = buildAck(branch.sent, response.headers.find((h) => h.name === "to"));
@@ -535,6 +559,13 @@ export class ResponseContext {
     });
     this.#upstream.respond(status, data);
   }
+}
+
+/** Retry-After seconds of a response (§20.33: delta-seconds, optional comment and params). */
+function retryAfter(response: SipResponse): { retryAfterS?: number } {
+  const value = getHeader(response, "retry-after");
+  const match = value === undefined ? null : /^\s*(\d{1,9})/.exec(value);
+  return match ? { retryAfterS: Number(match[1]) } : {};
 }
 
 /** The Record-Route values of a 2xx, topmost first: the route set of the dialog (§12.1.2). */

@@ -189,6 +189,7 @@ export function harness(options: HarnessOptions = {}): Harness {
     dialogs,
     dialogTtlMs: 3_600_000,
     setupTtlMs: 300_000,
+    epochNow: () => clock.now(),
     // Long budget by default so the Timer C tests can fail over after 180 s; the budget has tests of its own.
     failover: options.failover ?? { ...DEFAULT_FAILOVER, budgetMs: 600_000 },
     branchTimeoutMs: options.branchTimeoutMs ?? 1000,

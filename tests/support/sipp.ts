@@ -217,7 +217,9 @@ export class SippUas {
 export async function startUas(o: UasOptions): Promise<SippUas> {
   const files = filesFor(o.dir, o.name);
   const lifetime = o.maxLifetimeMs ?? 120_000;
-  const args = [...commonArgs(o, files), "-timeout", `${Math.ceil(lifetime / 1000)}s`];
+  // -aa: answer OPTIONS (and INFO/NOTIFY/UPDATE) outside the scenario with 200, as a real server answers the
+  // gateway's health probes; without it every destination would look dead after two probe intervals.
+  const args = [...commonArgs(o, files), "-aa", "-timeout", `${Math.ceil(lifetime / 1000)}s`];
   const proc = startProcess("sipp", args, { name: o.name, cwd: o.dir, maxLifetimeMs: lifetime + 5000 });
   const uas = new SippUas(o, proc);
   await waitUntil(
