@@ -7,6 +7,7 @@
 import * as v from "valibot";
 import { strictObject } from "../routing/strict-object.ts";
 import { parseUri } from "../sip/uri.ts";
+import type { SipUri } from "../sip/message.ts";
 import type { Target } from "../proxy/route-token.ts";
 import { CapacitiesSchema } from "../routing/resources.ts";
 import { NameSchema } from "../routing/set.ts";
@@ -134,7 +135,12 @@ export const StateChangeSchema = strictObject({ state });
 /** Resolve a destination URI to a transport target; undefined for what we cannot reach (sips, tls, no host). */
 export function destinationTarget(uriText: string): Target | undefined {
   const uri = parseUri(uriText);
-  if (!uri || uri.scheme !== "sip" || uri.host === "") return undefined;
+  return uri === undefined ? undefined : uriTarget(uri);
+}
+
+/** Where a sip: URI points (§19.1.2: default port 5060, `transport` parameter); undefined for what we cannot reach. */
+export function uriTarget(uri: SipUri): Target | undefined {
+  if (uri.scheme !== "sip" || uri.host === "") return undefined;
   const transport = (uri.params.get("transport") ?? "udp").toLowerCase();
   if (transport !== "udp" && transport !== "tcp") return undefined;
   const host = uri.host.startsWith("[") ? uri.host.slice(1, -1) : uri.host;

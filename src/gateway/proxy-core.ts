@@ -24,7 +24,7 @@ import { isLoop, loopHash } from "../proxy/loop.ts";
 import { forwardHeaders, stripTopVia } from "../proxy/forward.ts";
 import { stampVia } from "../proxy/via-received.ts";
 import type { Target } from "../proxy/route-token.ts";
-import { destinationTarget } from "../destination/destination.ts";
+import { destinationTarget, uriTarget } from "../destination/destination.ts";
 import { ClientNonInviteTransaction } from "../transaction/client-non-invite.ts";
 import { dialogByes, type ByeSpec } from "../proxy/dialog-bye.ts";
 import { decodeTarget, encodeTarget } from "../proxy/route-token.ts";
@@ -566,7 +566,7 @@ export class ProxyCore {
     // Toward the caller: its next proxy if one record-routed below us, else where its INVITE came from (NAT-safe).
     const upstreamRoute = dialog.routeSet.slice(ends.ours.index + ends.ours.count)[0];
     const upstreamUri = upstreamRoute === undefined ? undefined : parseNameAddr(upstreamRoute)?.uri;
-    const callerTarget = upstreamUri && upstreamUri.scheme === "sip" ? (uriTarget(upstreamUri) ?? callerSource) : callerSource;
+    const callerTarget = (upstreamUri && uriTarget(upstreamUri)) ?? callerSource;
     const { toCallee, toCaller } = dialogByes(ends, via(calleeTarget), via(callerTarget));
     this.#sendBye(toCallee, calleeTarget);
     this.#sendBye(toCaller, callerTarget);
@@ -716,11 +716,8 @@ export class ProxyCore {
       if (!next) return undefined;
       uri = next.uri;
     }
-    if (uri.scheme !== "sip" || uri.host === "") return undefined;
-    const transport = (uri.params.get("transport") ?? "udp").toLowerCase();
-    if (transport !== "udp" && transport !== "tcp") return undefined;
-    const host = uri.host.startsWith("[") ? uri.host.slice(1, -1) : uri.host;
-    return { target: { transport, host, port: uri.port ?? 5060 } };
+    const target = uriTarget(uri);
+    return target === undefined ? undefined : { target };
   }
 
   /** ACK for a 2xx is its own end-to-end transaction (§13.2.2.4, §17.1.1.3): forwarded statelessly by our Route. */
@@ -759,13 +756,6 @@ function contactOf(message: SipRequest | SipResponse): { contact?: string } {
   const first = getHeaderValues(message, "contact")[0];
   const contact = first === undefined ? undefined : parseNameAddr(first)?.uriText;
   return contact === undefined ? {} : { contact };
-}
-
-/** Where a SIP URI points (§19.1.2 default port, transport parameter). */
-function uriTarget(uri: { host: string; port?: number; params: ReadonlyMap<string, string> }): Target | undefined {
-  const transport = (uri.params.get("transport") ?? "udp").toLowerCase();
-  if ((transport !== "udp" && transport !== "tcp") || uri.host === "") return undefined;
-  return { transport, host: uri.host.startsWith("[") ? uri.host.slice(1, -1) : uri.host, port: uri.port ?? 5060 };
 }
 
 /** Where a response goes by a Via value (§18.2.2, RFC 3581): received/rport when the previous hop set them. */
