@@ -130,6 +130,10 @@ const ConfigInput = v.object({
   failoverBudgetMs: v.optional(integerFrom(100, 600_000), 30_000),
   /** Reply to requests no routing rule matches (kamailio/OpenSIPS scripts usually send 404 or 403). */
   noRouteStatus: v.optional(integerFrom(300, 699), 404),
+  /** In-dialog OPTIONS to both sides of every call this often (ms); 0 = off (kamailio dialog keepalive). */
+  dialogPingMs: v.optional(integerFrom(0, 3_600_000), 0),
+  /** Hard maximum call duration (s); 0 = none. */
+  maxCallDurationS: v.optional(integerFrom(0, 7 * 86_400), 0),
   /** From of our OPTIONS probes (kamailio ds_ping_from); default sip:switchboard@<advertised host>. */
   probeFrom: v.optional(v.pipe(v.string(), v.regex(/^(<sips?:[^<>\s]+>|sips?:[^<>\s;]+)$/, "must be a SIP URI, e.g. <sip:probe@example.com>"))),
   probeMaxForwards: v.optional(integerFrom(1, 255), 70),
@@ -177,6 +181,8 @@ export const ENV_FIELDS: Readonly<Record<string, keyof Config>> = {
   SWITCHBOARD_FAILOVER_BUDGET: "failoverBudgetMs",
   SWITCHBOARD_REDIS_URL: "redisUrl",
   SWITCHBOARD_PROBE_FROM: "probeFrom",
+  SWITCHBOARD_DIALOG_PING: "dialogPingMs",
+  SWITCHBOARD_MAX_CALL_DURATION: "maxCallDurationS",
   SWITCHBOARD_PROBE_MAX_FORWARDS: "probeMaxForwards",
   SWITCHBOARD_WEBHOOK_URLS: "webhookUrls",
   SWITCHBOARD_WEBHOOK_SECRET: "webhookSecret",

@@ -11,7 +11,7 @@
  *
  * Nothing here touches a socket or a clock directly: both come in through ProxyEnv.
  */
-import type { SipRequest, SipResponse, Via } from "../sip/message.ts";
+import type { HeaderField, SipRequest, SipResponse, Via } from "../sip/message.ts";
 import { getHeader, getHeaderValues, parseMessage, type SipParseError } from "../sip/parse.ts";
 import { parseNameAddr } from "../sip/name-addr.ts";
 import { splitHeaderValues } from "../sip/header-values.ts";
@@ -26,7 +26,7 @@ import { stampVia } from "../proxy/via-received.ts";
 import type { Target } from "../proxy/route-token.ts";
 import { destinationTarget, uriTarget } from "../destination/destination.ts";
 import { ClientNonInviteTransaction } from "../transaction/client-non-invite.ts";
-import { dialogByes, type ByeSpec } from "../proxy/dialog-bye.ts";
+import { dialogByes, dialogPings, type DialogEnds } from "../proxy/dialog-bye.ts";
 import { decodeTarget, encodeTarget } from "../proxy/route-token.ts";
 import { EVENT_VERSION, type RequestEvent, type RouteDecision } from "../events/route.ts";
 import type { Dialog } from "../dialog/dialog.ts";
@@ -86,6 +86,8 @@ export class ProxyCore {
   readonly #servers = new Map<string, ServerEntry>();
   readonly #clients = new Map<string, (response: SipResponse) => void>();
   readonly #targetCache = new Map<string, Target | undefined>();
+  /** Dialogs this gateway set up and still supervises (keepalive, maximum duration); forgotten at their BYE. */
+  readonly #owned = new Map<string, { readonly dialog: Dialog; pingedAt: number }>();
   #draining = false;
 
   constructor(env: ProxyEnv, options: ProxyCoreOptions) {
@@ -536,25 +538,74 @@ export class ProxyCore {
       expiresAt: now + env.dialogTtlMs,
     };
     env.counters.inc("dialogs.confirmed");
+    if (env.superviseDialogs) this.#owned.set(dialog.id, { dialog, pingedAt: now });
     env.dialogs.put(dialog, env.dialogTtlMs).catch((error) => this.#storeFailed("put", error));
   }
 
   /**
-   * End a confirmed dialog from the middle (admin DELETE /v1/dialogs/{id}): a BYE to each side as from its peer,
-   * then the record and the capacity go. Works from any gateway: everything needed is in the dialog record.
+   * End a confirmed dialog from the middle (admin DELETE /v1/dialogs/{id}, dialog keepalive, maximum duration): a
+   * BYE to each side as from its peer, then the record and the capacity go. Works from any gateway: everything
+   * needed is in the dialog record.
    */
   async endDialog(id: string): Promise<"ended" | "not-found"> {
     const env = this.#env;
-    const dialog = await env.dialogs.get(id);
-    if (!dialog?.caller?.contact || !dialog.callee?.contact) return "not-found";
+    const dialog = (await env.dialogs.get(id).catch(() => undefined)) ?? this.#owned.get(id)?.dialog;
+    const ends = dialog === undefined ? undefined : this.#dialogEnds(dialog);
+    if (!dialog || !ends) return "not-found";
+    this.#owned.delete(id);
+    const { toCallee, toCaller } = dialogByes(ends.ends, this.#via(ends.callee), this.#via(ends.caller));
+    void this.#transact(toCallee, ends.callee, 64 * env.timers.t1);
+    void this.#transact(toCaller, ends.caller, 64 * env.timers.t1);
+    env.counters.inc("dialogs.ended-by-gateway");
+    await Promise.allSettled([env.dialogs.remove(id), env.dialogs.release(dialog.destinationId, id)]);
+    return "ended";
+  }
+
+  /**
+   * Dialog keepalive and maximum duration, for the dialogs this gateway set up (called on the timer): a call past
+   * `maxDurationMs` is ended; otherwise every `pingIntervalMs` both sides get an in-dialog OPTIONS, and a side that
+   * answers 408/481 or not at all ends the call (BYE to the other side, capacity freed). 0 turns either off.
+   */
+  async superviseDialogs(options: { pingIntervalMs: number; maxDurationMs: number; timeoutMs: number }): Promise<void> {
+    const env = this.#env;
+    const now = env.epochNow();
+    const work: Promise<unknown>[] = [];
+    for (const [id, owned] of this.#owned) {
+      if (options.maxDurationMs > 0 && now - owned.dialog.createdAt >= options.maxDurationMs) {
+        env.counters.inc("dialogs.max-duration");
+        work.push(this.endDialog(id));
+        continue;
+      }
+      if (options.pingIntervalMs <= 0 || now - owned.pingedAt < options.pingIntervalMs) continue;
+      owned.pingedAt = now;
+      const ends = this.#dialogEnds(owned.dialog);
+      if (!ends) continue;
+      const { toCallee, toCaller } = dialogPings(ends.ends, this.#via(ends.callee), this.#via(ends.caller));
+      work.push(
+        Promise.all([this.#transact(toCallee, ends.callee, options.timeoutMs), this.#transact(toCaller, ends.caller, options.timeoutMs)]).then(
+          (outcomes) => {
+            const gone = outcomes.some((o) => o.result !== "reply" || o.status === 408 || o.status === 481);
+            env.counters.inc(gone ? "dialogs.keepalive-failed" : "dialogs.keepalive-ok");
+            if (gone && this.#owned.has(id)) return this.endDialog(id);
+            return undefined;
+          },
+        ),
+      );
+    }
+    await Promise.all(work);
+  }
+
+  /** Everything needed to send requests inside a dialog from the middle, from its record. */
+  #dialogEnds(dialog: Dialog): { ends: DialogEnds; callee: Target; caller: Target } | undefined {
+    if (!dialog.caller?.contact || !dialog.callee?.contact) return undefined;
+    const id = dialog.id;
     const index = dialog.routeSet.findIndex((value) => parseNameAddr(value)?.uri.params.get("d") === id);
     let count = 0;
     while (index >= 0 && parseNameAddr(dialog.routeSet[index + count] ?? "")?.uri.params.get("d") === id) count++;
-    const calleeTarget = destinationTarget(dialog.destinationUri);
+    const callee = destinationTarget(dialog.destinationUri);
     const callerSource = decodeTarget(dialog.caller.target);
-    if (!calleeTarget || !callerSource) return "not-found";
-    const via = (t: Target) => `SIP/2.0/${t.transport.toUpperCase()} ${env.addresses.hostPort(t.transport)};branch=${env.ids.branch("end")};rport`;
-    const ends = {
+    if (!callee || !callerSource) return undefined;
+    const ends: DialogEnds = {
       callId: dialog.callId,
       caller: { nameAddr: dialog.caller.nameAddr, contact: dialog.caller.contact },
       callee: { nameAddr: dialog.callee.nameAddr, contact: dialog.callee.contact },
@@ -566,36 +617,25 @@ export class ProxyCore {
     // Toward the caller: its next proxy if one record-routed below us, else where its INVITE came from (NAT-safe).
     const upstreamRoute = dialog.routeSet.slice(ends.ours.index + ends.ours.count)[0];
     const upstreamUri = upstreamRoute === undefined ? undefined : parseNameAddr(upstreamRoute)?.uri;
-    const callerTarget = (upstreamUri && uriTarget(upstreamUri)) ?? callerSource;
-    const { toCallee, toCaller } = dialogByes(ends, via(calleeTarget), via(callerTarget));
-    this.#sendBye(toCallee, calleeTarget);
-    this.#sendBye(toCaller, callerTarget);
-    env.counters.inc("dialogs.ended-by-admin");
-    await Promise.allSettled([env.dialogs.remove(id), env.dialogs.release(dialog.destinationId, id)]);
-    return "ended";
+    return { ends, callee, caller: (upstreamUri && uriTarget(upstreamUri)) ?? callerSource };
+  }
+
+  #via(target: Target): string {
+    const env = this.#env;
+    return `SIP/2.0/${target.transport.toUpperCase()} ${env.addresses.hostPort(target.transport)};branch=${env.ids.branch("gw")};rport`;
   }
 
   /**
-   * Send one OPTIONS probe to a destination (RFC 3261 §11: OPTIONS asks a server what it can do; a reply of any kind
-   * proves it is up, which codes count as alive is the caller's decision) and report what happened: the final's
-   * status and latency, a timeout after `timeoutMs`, or a transport error. Never rejects.
+   * Send one request of our own as a non-INVITE client transaction and report what happened: the final's status and
+   * latency, a timeout after `timeoutMs`, or a transport error. Never rejects.
    */
-  probe(target: Target, uri: string, options: ProbeOptions): Promise<ProbeOutcome> {
+  #transact(spec: { startLine: string; headers: readonly HeaderField[] }, target: Target, timeoutMs: number): Promise<ProbeOutcome> {
     const env = this.#env;
     const started = env.clock.now();
-    const branch = env.ids.branch("probe");
-    const key = `${branch}|OPTIONS`;
-    const headers = [
-      header("via", `SIP/2.0/${target.transport.toUpperCase()} ${env.addresses.hostPort(target.transport)};branch=${branch};rport`),
-      header("max-forwards", String(options.maxForwards)),
-      header("from", `${options.from};tag=${env.ids.next()}`),
-      header("to", `<${uri}>`),
-      header("call-id", `probe-${env.ids.next()}`),
-      header("cseq", "1 OPTIONS"),
-      header("accept", "application/sdp"),
-    ];
-    const data = serializeMessage(`OPTIONS ${uri} SIP/2.0`, headers, new Uint8Array(0));
-    env.counters.inc("probes.sent");
+    const method = spec.startLine.slice(0, spec.startLine.indexOf(" "));
+    const branch = /branch=([^;]+)/.exec(spec.headers[0]?.value ?? "")?.[1] ?? "";
+    const key = `${branch}|${method}`;
+    const data = serializeMessage(spec.startLine, spec.headers, new Uint8Array(0));
     return new Promise((resolve) => {
       let done = false;
       const finish = (outcome: ProbeOutcome) => {
@@ -621,29 +661,29 @@ export class ProxyCore {
           if (reason === "transport-error") finish({ result: "transport-error", elapsedMs: elapsed() });
         },
       });
-      const deadline = env.clock.setTimer(options.timeoutMs, () => finish({ result: "timeout", elapsedMs: elapsed() }));
+      const deadline = env.clock.setTimer(timeoutMs, () => finish({ result: "timeout", elapsedMs: elapsed() }));
       this.#clients.set(key, (response) => tx.receiveResponse(response.status, response));
       tx.start();
     });
   }
 
-  #sendBye(bye: ByeSpec, target: Target): void {
+  /**
+   * Send one OPTIONS probe to a destination (RFC 3261 §11: OPTIONS asks a server what it can do; a reply of any kind
+   * proves it is up, which codes count as alive is the caller's decision).
+   */
+  probe(target: Target, uri: string, options: ProbeOptions): Promise<ProbeOutcome> {
     const env = this.#env;
-    const data = serializeMessage(bye.startLine, bye.headers, new Uint8Array(0));
-    const branch = /branch=([^;]+)/.exec(bye.headers[0]?.value ?? "")?.[1] ?? "";
-    const key = `${branch}|BYE`;
-    const tx = new ClientNonInviteTransaction<Uint8Array, SipResponse>({
-      request: data,
-      reliable: target.transport === "tcp",
-      timers: env.timers,
-      clock: env.clock,
-      send: (bytes) => env.send(target, bytes, () => tx.transportError()),
-      onResponse: () => {},
-      onTimeout: () => env.counters.inc("dialogs.end-bye-timeouts"),
-      onTerminated: () => this.#clients.delete(key),
-    });
-    this.#clients.set(key, (response) => tx.receiveResponse(response.status, response));
-    tx.start();
+    env.counters.inc("probes.sent");
+    const headers = [
+      header("via", this.#via(target)),
+      header("max-forwards", String(options.maxForwards)),
+      header("from", `${options.from};tag=${env.ids.next()}`),
+      header("to", `<${uri}>`),
+      header("call-id", `probe-${env.ids.next()}`),
+      header("cseq", "1 OPTIONS"),
+      header("accept", "application/sdp"),
+    ];
+    return this.#transact({ startLine: `OPTIONS ${uri} SIP/2.0`, headers }, target, options.timeoutMs);
   }
 
   #storeFailed(op: string, error: unknown): void {
@@ -691,6 +731,7 @@ export class ProxyCore {
     // The call's state follows its in-dialog traffic, through whichever gateway it passes: BYE ends the record and
     // gives the capacity back; anything else keeps both alive (fire and forget: routing never waits for the store).
     if (request.method === "BYE") {
+      this.#owned.delete(dialogId);
       env.dialogs.remove(dialogId).catch((error) => this.#storeFailed("remove", error));
       if (destinationId !== undefined) env.dialogs.release(destinationId, dialogId).catch((error) => this.#storeFailed("release", error));
       env.counters.inc("dialogs.ended");
