@@ -194,7 +194,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       .then(async (result) => {
         if (result.expired > 0) counters.inc("reconcile.expired", result.expired);
         if (result.failed > 0) counters.inc("reconcile.failed", result.failed);
-        await health?.tick();
+        await health?.apply(result.health, result.probes);
         if (config.dialogPingMs > 0 || config.maxCallDurationS > 0) {
           await proxy.superviseDialogs({
             pingIntervalMs: config.dialogPingMs,

@@ -58,9 +58,14 @@ export class HealthMonitor {
   async tick(): Promise<void> {
     const destinations = this.#deps.snapshot().destinations;
     if (destinations.length === 0) return;
-    this.#view = await this.#deps.store.health(destinations.map((d) => d.id));
-    const { due } = dueProbes(destinations, this.#view, this.#deps.now());
-    const byId = new Map(destinations.map((d) => [d.id, d] as const));
+    const view = await this.#deps.store.health(destinations.map((d) => d.id));
+    await this.apply(view, dueProbes(destinations, view, this.#deps.now()).due);
+  }
+
+  /** Act on a timers-function decision: adopt its health view and send the probes it found due. */
+  async apply(view: Readonly<Record<string, HealthRecord>>, due: readonly ProbeTask[]): Promise<void> {
+    this.#view = { ...view };
+    const byId = new Map(this.#deps.snapshot().destinations.map((d) => [d.id, d] as const));
     await Promise.all(due.map((task) => this.#probe(task, byId.get(task.destinationId))));
   }
 
