@@ -174,7 +174,7 @@ for (const { name, open } of catalogs) {
     assert.equal((await call("POST", "/v1/sets", { name: "pstn", algorithm: "least-loaded", resources: ["calls"] })).status, 201);
     const uk = await call("POST", "/v1/rules", { match: { requestUserPrefix: "+44", source: "10.0.0.0/8" }, set: "pstn", priority: 10, resources: { calls: 1, pstn: 1 } });
     assert.equal(uk.status, 201);
-    assert.deepEqual({ ...uk.body, id: "", createdAt: 0, updatedAt: 0 }, { id: "", match: { requestUserPrefix: "+44", source: "10.0.0.0/8" }, set: "pstn", priority: 10, resources: { calls: 1, pstn: 1 }, replyNoMatch: null, enabled: true, createdAt: 0, updatedAt: 0 });
+    assert.deepEqual({ ...uk.body, id: "", createdAt: 0, updatedAt: 0 }, { id: "", match: { requestUserPrefix: "+44", source: "10.0.0.0/8" }, set: "pstn", priority: 10, resources: { calls: 1, pstn: 1 }, replyNoMatch: null, maxDurationS: null, enabled: true, createdAt: 0, updatedAt: 0 });
     const any = await call("POST", "/v1/rules", { match: {}, set: "pstn", priority: 20 });
     assert.deepEqual([any.status, any.body.resources], [201, { calls: 1 }]);
     assert.deepEqual((await call("GET", "/v1/rules")).body.map((r: Json) => r.id), [uk.body.id, any.body.id, "default"]);

@@ -85,6 +85,7 @@ const ruleFields = {
   priority: { type: "integer", minimum: 0, maximum: LOWEST_PRECEDENCE, default: 100, description: "lower first; ties by id" },
   resources: { type: "object", propertyNames: resourceName, additionalProperties: count(1), default: { calls: 1 }, description: "units of each resource one call takes" },
   replyNoMatch: { type: ["integer", "null"], minimum: 300, maximum: 699, default: null, description: "reply when the set has no destination able to take the call" },
+  maxDurationS: { type: ["integer", "null"], minimum: 1, maximum: 604800, default: null, description: "hard maximum duration of the calls this rule routes (s): ended with a BYE to both sides" },
   enabled: { type: "boolean", default: true },
 };
 

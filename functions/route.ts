@@ -97,6 +97,7 @@ export function decideRoute(event: RequestEvent, ports: RoutePorts): RouteDecisi
       action: "relay",
       destinations: selection.order.map((c) => ({ id: c.id, uri: c.destination.uri, capacities: capacitiesOf(c.destination) })),
       ...(Object.keys(units).length > 0 ? { units: { ...units } } : {}),
+      ...(rule.maxDurationS !== null ? { maxDurationS: rule.maxDurationS } : {}),
     };
   };
   if (!NEEDS_LOAD.has(set.algorithm)) return decide(undefined);

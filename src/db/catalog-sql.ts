@@ -37,6 +37,7 @@ const ruleOf = (row: RuleRow): RuleView => ({
   set: row.setName,
   resources: row.resources,
   replyNoMatch: row.replyNoMatch,
+  maxDurationS: row.maxDurationS,
   enabled: row.enabled,
   createdAt: row.createdAt,
   updatedAt: row.updatedAt,

@@ -101,15 +101,15 @@ export function runCatalogCases(options: CatalogCaseOptions): void {
     value(await c.createSet(set("pstn")));
     value(await c.createSet(set("local")));
     const any = value(await c.createRule(rule({ id: "catch-all", set: "pstn", priority: 1000 })));
-    assert.deepEqual({ ...any, createdAt: 0, updatedAt: 0 }, { id: "catch-all", priority: 1000, match: {}, set: "pstn", resources: { calls: 1 }, replyNoMatch: null, enabled: true, createdAt: 0, updatedAt: 0 });
+    assert.deepEqual({ ...any, createdAt: 0, updatedAt: 0 }, { id: "catch-all", priority: 1000, match: {}, set: "pstn", resources: { calls: 1 }, replyNoMatch: null, maxDurationS: null, enabled: true, createdAt: 0, updatedAt: 0 });
     const uk = value(await c.createRule(rule({ set: "pstn", priority: 10, match: { requestUserPrefix: "+44", source: "10.0.0.0/8" }, resources: { calls: 1, pstn: 1 }, replyNoMatch: 486 })));
     assert.match(uk.id, /^r-[0-9a-f]{8}$/);
     value(await c.createRule(rule({ id: "b", set: "local", priority: 10 })));
     failure(await c.createRule(rule({ id: "b", set: "local" })), "conflict");
     assert.deepEqual((await c.listRules()).map((r) => r.id), ["b", uk.id, "catch-all"], "priority 10 twice: by id (b < r-...), then 1000");
     assert.deepEqual(await c.getRule(uk.id), uk);
-    const patched = value(await c.updateRule(uk.id, { enabled: false, match: { fromDomain: "example.com" } }));
-    assert.deepEqual([patched.enabled, patched.match, patched.resources, patched.replyNoMatch], [false, { fromDomain: "example.com" }, { calls: 1, pstn: 1 }, 486]);
+    const patched = value(await c.updateRule(uk.id, { enabled: false, match: { fromDomain: "example.com" }, maxDurationS: 3600 }));
+    assert.deepEqual([patched.enabled, patched.match, patched.resources, patched.replyNoMatch, patched.maxDurationS], [false, { fromDomain: "example.com" }, { calls: 1, pstn: 1 }, 486, 3600]);
     failure(await c.updateRule(uk.id, { set: "zzz" }), "not-found");
     failure(await c.updateRule("nope", { priority: 1 }), "not-found");
     value(await c.deleteRule("b"));

@@ -42,8 +42,8 @@ export function patchDestination(destination: Destination, patch: DestinationPat
 }
 
 export function newRule(input: NewRule, id: string, now: number): RuleView {
-  const { priority, match, set, resources, replyNoMatch, enabled } = input;
-  return { id, priority, match, set, resources: { ...resources }, replyNoMatch, enabled, createdAt: now, updatedAt: now };
+  const { priority, match, set, resources, replyNoMatch, maxDurationS, enabled } = input;
+  return { id, priority, match, set, resources: { ...resources }, replyNoMatch, maxDurationS, enabled, createdAt: now, updatedAt: now };
 }
 
 export function patchRule(rule: RuleView, patch: RulePatch, now: number): RuleView {

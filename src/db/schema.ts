@@ -74,6 +74,8 @@ export const rules = sqliteTable(
     resources: text("resources", { mode: "json" }).$type<Record<string, number>>().notNull().default(sql`'{"calls":1}'`),
     /** SIP code to reply when the set has no destination able to take the call; null: the engine's default. */
     replyNoMatch: integer("reply_no_match"),
+    /** Hard maximum duration (s) of the calls this rule routes; null: the gateway's default. */
+    maxDurationS: integer("max_duration_s"),
     enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),

@@ -25,6 +25,8 @@ export interface Dialog {
    */
   readonly caller?: { readonly nameAddr: string; readonly contact?: string; readonly target: string };
   readonly callee?: { readonly nameAddr: string; readonly contact?: string };
+  /** Hard maximum duration (s) from its routing rule; absent: the gateway's default. */
+  readonly maxDurationS?: number;
   /** Which gateway set it up (process id of the gateway, for operators). */
   readonly gateway: string;
   /** Epoch ms. */

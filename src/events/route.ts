@@ -44,6 +44,8 @@ export const RouteDecisionSchema = v.variant("action", [
     destinations: v.pipe(v.array(DestinationRefSchema), v.minLength(1, "relay needs at least one destination"), v.maxLength(16)),
     /** Units of each resource the call takes on whichever destination ends up taking it (default: none reserved). */
     units: v.optional(v.record(v.string(), v.pipe(v.number(), v.integer(), v.minValue(1)))),
+    /** Hard maximum duration of the call (s): the gateway ends it with a BYE to both sides. */
+    maxDurationS: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
   }),
   v.object({
     action: v.literal("reply"),

@@ -141,7 +141,6 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       branchTimeoutMs: config.branchTimeoutMs,
       timerCMs: config.timerCMs,
       evidence: (destinationId, evidence) => monitor?.traffic(destinationId, evidence),
-      superviseDialogs: config.dialogPingMs > 0 || config.maxCallDurationS > 0,
       failover: { codes: new Set(config.failoverCodes), maxAttempts: config.failoverMaxAttempts, budgetMs: config.failoverBudgetMs },
       gatewayId,
       log,
@@ -195,13 +194,11 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         if (result.expired > 0) counters.inc("reconcile.expired", result.expired);
         if (result.failed > 0) counters.inc("reconcile.failed", result.failed);
         await health?.apply(result.health, result.probes);
-        if (config.dialogPingMs > 0 || config.maxCallDurationS > 0) {
-          await proxy.superviseDialogs({
-            pingIntervalMs: config.dialogPingMs,
-            maxDurationMs: config.maxCallDurationS * 1000,
-            timeoutMs: Math.min(4000, Math.max(500, config.dialogPingMs / 2)),
-          });
-        }
+        await proxy.superviseDialogs({
+          pingIntervalMs: config.dialogPingMs,
+          maxDurationMs: config.maxCallDurationS * 1000,
+          timeoutMs: Math.min(4000, Math.max(500, config.dialogPingMs / 2)),
+        });
       })
       .catch((error) => {
         counters.inc("tick.errors");

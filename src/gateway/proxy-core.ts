@@ -473,7 +473,13 @@ export class ProxyCore {
           this.#generate(entry, 503, "No Destination Available");
           return;
         }
-        this.#startContext(entry, { kind: "initial", hops, dialogId: env.ids.next(), ...(decision.units ? { units: decision.units } : {}) });
+        this.#startContext(entry, {
+          kind: "initial",
+          hops,
+          dialogId: env.ids.next(),
+          ...(decision.units ? { units: decision.units } : {}),
+          ...(decision.maxDurationS !== undefined ? { maxDurationS: decision.maxDurationS } : {}),
+        });
       }
     }
   }
@@ -526,6 +532,7 @@ export class ProxyCore {
       destinationUri: hop.destinationUri ?? "",
       routeSet: recordRouteOf(response),
       callerCseq: request.cseq.seq,
+      ...(plan.maxDurationS !== undefined ? { maxDurationS: plan.maxDurationS } : {}),
       caller: {
         nameAddr: getHeader(request, "from") ?? "",
         ...contactOf(request),
@@ -538,7 +545,7 @@ export class ProxyCore {
       expiresAt: now + env.dialogTtlMs,
     };
     env.counters.inc("dialogs.confirmed");
-    if (env.superviseDialogs) this.#owned.set(dialog.id, { dialog, pingedAt: now });
+    this.#owned.set(dialog.id, { dialog, pingedAt: now });
     env.dialogs.put(dialog, env.dialogTtlMs).catch((error) => this.#storeFailed("put", error));
   }
 
@@ -571,7 +578,8 @@ export class ProxyCore {
     const now = env.epochNow();
     const work: Promise<unknown>[] = [];
     for (const [id, owned] of this.#owned) {
-      if (options.maxDurationMs > 0 && now - owned.dialog.createdAt >= options.maxDurationMs) {
+      const maxMs = owned.dialog.maxDurationS !== undefined ? owned.dialog.maxDurationS * 1000 : options.maxDurationMs;
+      if (maxMs > 0 && now - owned.dialog.createdAt >= maxMs) {
         env.counters.inc("dialogs.max-duration");
         work.push(this.endDialog(id));
         continue;

@@ -29,8 +29,6 @@ export interface ProxyEnv {
   readonly gatewayId: string;
   /** What a branch revealed about its destination's health (passive failure detection). */
   readonly evidence?: (destinationId: string, evidence: TrafficEvidence) => void;
-  /** Keep the dialogs this gateway sets up under supervision (keepalive pings, maximum duration). */
-  readonly superviseDialogs?: boolean;
   /** Serial failover: codes, attempts, time budget. */
   readonly failover: FailoverPolicy;
   readonly log: Logger;

@@ -54,6 +54,8 @@ export type RelayPlan =
       readonly dialogId: string;
       /** Units of each resource the call takes; reserved atomically on a destination before the INVITE goes there. */
       readonly units?: Readonly<Record<string, number>>;
+      /** Hard maximum duration of the call (s), from its rule. */
+      readonly maxDurationS?: number;
     }
   | {
       readonly kind: "in-dialog";

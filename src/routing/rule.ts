@@ -26,6 +26,8 @@ export interface RuleView {
    * all full): e.g. 486 or 503. Null: the engine's default. (OpenSIPS: the script's reply after lb_start fails.)
    */
   readonly replyNoMatch: number | null;
+  /** Hard maximum duration (s) of the calls it routes: they are ended with a BYE to both sides. Null: the default. */
+  readonly maxDurationS: number | null;
   readonly enabled: boolean;
   /** Epoch ms. */
   readonly createdAt: number;
@@ -35,6 +37,7 @@ export interface RuleView {
 const priority = v.pipe(v.number("must be a number"), v.integer("must be a whole number"), v.minValue(0, "must be at least 0"), v.maxValue(LOWEST_PRECEDENCE, `must be at most ${LOWEST_PRECEDENCE}`));
 const replyCode = v.nullable(v.pipe(v.number("must be a number"), v.integer("must be a whole number"), v.minValue(300, "must be a SIP final failure code (300-699)"), v.maxValue(699, "must be a SIP final failure code (300-699)")));
 const enabled = v.boolean("must be true or false");
+const maxDuration = v.nullable(v.pipe(v.number("must be a number"), v.integer("must be a whole number"), v.minValue(1, "must be at least 1 second"), v.maxValue(7 * 86_400, "must be at most 7 days")));
 
 export const NewRuleSchema = strictObject({
   id: v.optional(NameSchema),
@@ -43,6 +46,7 @@ export const NewRuleSchema = strictObject({
   priority: v.optional(priority, 100),
   resources: v.optional(CallResourcesSchema, () => ({ ...DEFAULT_CALL_RESOURCES })),
   replyNoMatch: v.optional(replyCode, null),
+  maxDurationS: v.optional(maxDuration, null),
   enabled: v.optional(enabled, true),
 });
 export type NewRule = v.InferOutput<typeof NewRuleSchema>;
@@ -53,6 +57,7 @@ export const RulePatchSchema = strictObject({
   priority: v.optional(priority),
   resources: v.optional(CallResourcesSchema),
   replyNoMatch: v.optional(replyCode),
+  maxDurationS: v.optional(maxDuration),
   enabled: v.optional(enabled),
 });
 export type RulePatch = v.InferOutput<typeof RulePatchSchema>;

@@ -6,14 +6,15 @@
  * - keepalive (SWITCHBOARD_DIALOG_PING): while both sides answer, calls stay up; once the callee's sipp is killed,
  *   its pings go unanswered and the gateway ends each call with a BYE to the caller (the caller's call completes),
  *   the dialogs disappear and the capacity is freed;
- * - maximum duration (SWITCHBOARD_MAX_CALL_DURATION): a call past it is ended with a BYE to both sides.
+ * - maximum duration (SWITCHBOARD_MAX_CALL_DURATION, or a routing rule's maxDurationS): a call past it is ended with
+ *   a BYE to both sides.
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { harness } from "../support/harness.ts";
 import { freePorts } from "../support/ports.ts";
 import { startUac, startUas, summarize } from "../support/sipp.ts";
-import { startGateway } from "../support/gateway.ts";
+import { startGateway, type Gateway } from "../support/gateway.ts";
 import { callIds } from "../support/sipp-log.ts";
 import { waitUntil } from "../support/process.ts";
 
@@ -23,7 +24,7 @@ after(() => h.teardown());
 
 const CALLS = 2;
 
-async function setup(env: Record<string, string>, name: string) {
+async function setup(env: Record<string, string>, name: string, prepare?: (gw: Gateway) => Promise<void>) {
   const [gwPort, httpPort, uasPort, uacPort] = (await freePorts(4)) as [number, number, number, number];
   const uas = await startUas({ scenario: "uas.xml", port: uasPort, transport: "udp", dir: h.dir, name: `${name}-uas` });
   const gw = await startGateway({
@@ -39,6 +40,7 @@ async function setup(env: Record<string, string>, name: string) {
   // A capacity on the destination, so the freed load can be watched; no health probes to keep the traces simple.
   const patched = await gw.adminRequest("PATCH", `/v1/destinations/${dest.id}`, { resources: { calls: 10 }, probe: { mode: "never", aliveCodes: [200], intervalMs: 10_000 } });
   assert.equal(patched.status, 200, JSON.stringify(patched.body));
+  await prepare?.(gw);
   const uac = startUac({
     scenario: "uac-ended.xml",
     port: uacPort,
@@ -82,10 +84,15 @@ test(
   }),
 );
 
-test(
-  "maximum duration: a call past SWITCHBOARD_MAX_CALL_DURATION is ended with a BYE to both sides",
+for (const source of ["SWITCHBOARD_MAX_CALL_DURATION", "the rule's maxDurationS"] as const) test(
+  `maximum duration: a call past ${source} is ended with a BYE to both sides`,
   h.wrap(async () => {
-    const { gw, uas, uac, cids, load } = await setup({ SWITCHBOARD_MAX_CALL_DURATION: "1" }, "max-duration");
+    const byRule = source !== "SWITCHBOARD_MAX_CALL_DURATION";
+    const { gw, uas, uac, cids, load } = await setup(byRule ? {} : { SWITCHBOARD_MAX_CALL_DURATION: "1" }, byRule ? "rule-max" : "max-duration", async (gw) => {
+      if (!byRule) return;
+      const patched = await gw.adminRequest("PATCH", "/v1/rules/default", { maxDurationS: 1 });
+      assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    });
     const r = await uac.result();
     assert.equal(r.stats?.successful, CALLS, `each caller got the gateway's BYE\n${summarize("uac", r)}`);
     await waitUntil("the destination's BYEs", async () => callIds(await uas.messages(), { direction: "received", method: "BYE" }).size >= CALLS, 5000, 100);

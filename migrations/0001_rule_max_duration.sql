@@ -1,0 +1,1 @@
+ALTER TABLE `rules` ADD `max_duration_s` integer;
