@@ -96,6 +96,8 @@ interface Branch {
   reserved: boolean;
   /** A 2xx came: the reservation belongs to the dialog now. */
   answered: boolean;
+  /** Given up for silence: its transaction stopped retransmitting, a late answer is still handled. */
+  abandoned?: boolean;
   cancelSent: boolean;
   done: boolean;
 }
@@ -467,14 +469,54 @@ export class ResponseContext {
       destination: branch.hop.destinationId,
       reason: why,
     });
-    // A silent destination cannot be CANCELled yet (§9.1). Its transaction keeps running (until Timer B), so a late
-    // answer is still seen: a late 1xx gets CANCELled, a late non-2xx ACKed, a late 2xx relayed. It keeps its
-    // reservation until then; any other failure gives it back now.
-    if (why !== "no-answer") this.#releaseBranch(branch);
+    // A silent destination cannot be CANCELled yet (§9.1); it stops getting retransmissions (so one that comes back
+    // does not answer stale INVITEs; kamailio cancel_b_method), but a late answer is still handled. It keeps its
+    // reservation meanwhile; any other failure gives it back now.
+    if (why === "no-answer") this.#abandon(branch);
+    else this.#releaseBranch(branch);
     this.#finals.push({ status: 408 });
     if (this.#answered) return;
     if (this.#cancelled) this.#finish();
     else this.#forwardNext();
+  }
+
+  /**
+   * Stop the branch's transaction, but listen for a late answer as long as Timer B would have (64*T1): a late 1xx is
+   * CANCELled, a late non-2xx ACKed (§17.1.1.3), a late 2xx relayed like any 2xx (and it cancels the other branches).
+   */
+  #abandon(branch: Branch): void {
+    branch.abandoned = true;
+    branch.invite?.dispose();
+    branch.nonInvite?.dispose();
+    const key = `${branch.branchId}|${this.#method}`;
+    this.#hooks.registerClient(key, (response) => this.#lateResponse(branch, response));
+    branch.ringTimer = this.#env.clock.setTimer(64 * this.#env.timers.t1, () => {
+      branch.ringTimer = undefined;
+      this.#hooks.unregisterClient(key);
+      this.#releaseBranch(branch);
+    });
+  }
+
+  #lateResponse(branch: Branch, response: SipResponse): void {
+    const status = response.status;
+    if (status < 200) {
+      if (!this.#isInvite) return;
+      branch.provisional = true;
+      this.#sendCancel(branch);
+      return;
+    }
+    if (status < 300) {
+      this.#onResponse(branch, status, response);
+      return;
+    }
+    if (this.#isInvite) {
+      if (!branch.ack && branch.sent) {
+        const ack = buildAck(branch.sent, response.headers.find((h) => h.name === "to"));
+        branch.ack = serializeMessage(ack.startLine, ack.headers, new Uint8Array(0));
+      }
+      if (branch.ack) this.#env.send(branch.hop.target, branch.ack);
+    }
+    this.#releaseBranch(branch);
   }
 
   #closeBranch(branch: Branch): void {
@@ -488,7 +530,7 @@ export class ResponseContext {
     if (branch.cancelSent) return;
     // Only an INVITE still waiting for its final can be cancelled, and only after a provisional (§9.1).
     const state = branch.invite?.state;
-    if ((state !== "calling" && state !== "proceeding") || !branch.provisional) return;
+    if ((!branch.abandoned && state !== "calling" && state !== "proceeding") || !branch.provisional || branch.answered) return;
     branch.cancelSent = true;
     const env = this.#env;
     if (!branch.sent) return;
