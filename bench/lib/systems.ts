@@ -1,0 +1,267 @@
+/**
+ * The systems under test, each started on loopback with fresh ports and stopped by PID:
+ *
+ * - `kamailio`: Debian's kamailio with bench/kamailio.cfg in the foreground (-DD -E), the dispatcher list written
+ *   here (set 1 = the two sipp destinations);
+ * - `switchboard`: the gateway as `npm start` runs it (`node --enable-source-maps dist/gateway/main.mjs start`, built
+ *   by the harness; `--gateway tsx` runs `node --import tsx src/gateway/main.ts start` instead) with the in-process
+ *   dialog store, UDP only, its default timers, SWITCHBOARD_LOG_LEVEL=warn;
+ * - `switchboard-redis`: the same gateway with SWITCHBOARD_REDIS_URL pointing at a redis-server started here.
+ *
+ * Every system gives the PIDs whose CPU and memory are its cost: the balancer's process tree, plus the store's
+ * (redis-server) reported separately.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startProcess, waitUntil, type ManagedProcess } from "../../tests/support/process.ts";
+import { freePorts, isBound } from "../../tests/support/ports.ts";
+import { REPO_ROOT } from "../../tests/support/gateway.ts";
+import { startRedisServer, type RedisServer } from "../../tests/support/redis-server.ts";
+import { RespClient } from "../../tests/support/redis-resp.ts";
+import { processTree } from "./procfs.ts";
+
+export const KAMAILIO_CFG = fileURLToPath(new URL("../kamailio.cfg", import.meta.url));
+
+export type SystemName = "kamailio" | "switchboard" | "switchboard-redis";
+
+export const LABELS: Record<SystemName | "direct", string> = {
+  kamailio: "Kamailio 5.6",
+  switchboard: "switchboard (in-process store)",
+  "switchboard-redis": "switchboard (Redis store)",
+  direct: "sipp → UAS direct",
+};
+
+export interface System {
+  readonly name: SystemName;
+  /** UDP port the callers send to. */
+  readonly port: number;
+  /** The balancer's own processes (main PID and descendants), alive now. */
+  pids(): Promise<number[]>;
+  /** The store's processes (redis-server), [] when in-process. */
+  storePids(): Promise<number[]>;
+  readonly running: boolean;
+  /** Extra figures: Kamailio shared memory in use and active dialogs; Redis used_memory. */
+  extra(): Promise<Record<string, number>>;
+  /** Output tail for error messages. */
+  tail(): string;
+  stop(): Promise<void>;
+}
+
+export function kamailioBinary(): string | undefined {
+  for (const p of ["/usr/sbin/kamailio", "/usr/local/sbin/kamailio", "/usr/bin/kamailio"]) if (existsSync(p)) return p;
+  return undefined;
+}
+
+function run(cmd: string, args: string[], timeoutMs = 3000): Promise<string> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: timeoutMs, encoding: "utf8" }, (err, stdout) => resolve(err ? "" : stdout));
+  });
+}
+
+export async function kamailioVersion(): Promise<string> {
+  const bin = kamailioBinary();
+  if (!bin) return "not installed";
+  return (/version:\s*(.*)/.exec(await run(bin, ["-v"]))?.[1] ?? "?").trim();
+}
+
+export interface StartOptions {
+  /** Work directory for this system's files. */
+  readonly dir: string;
+  /** The two destinations' UDP ports. */
+  readonly destinations: readonly [number, number];
+  /** Hard lifetime of the processes (ms). */
+  readonly lifetimeMs: number;
+  /** Kamailio UDP workers (-n). */
+  readonly kamailioChildren?: number;
+  /** How the switchboard gateway is run (default dist). */
+  readonly gatewayEntry?: GatewayEntry;
+}
+
+class KamailioSystem implements System {
+  readonly name = "kamailio" as const;
+  constructor(
+    readonly port: number,
+    private readonly proc: ManagedProcess,
+    private readonly ctl: string,
+  ) {}
+  get running(): boolean {
+    return this.proc.running;
+  }
+  pids(): Promise<number[]> {
+    return this.proc.running ? processTree(this.proc.pid) : Promise.resolve([]);
+  }
+  async storePids(): Promise<number[]> {
+    return [];
+  }
+  async extra(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    const kamcmd = ["/usr/sbin/kamcmd", "/usr/bin/kamcmd"].find((p) => existsSync(p));
+    if (!kamcmd || !this.proc.running) return out;
+    const shm = await run(kamcmd, ["-s", this.ctl, "core.shmmem"]);
+    const used = /real_used:\s*(\d+)/.exec(shm)?.[1];
+    if (used) out.shmRealUsedBytes = Number(used);
+    const dlg = await run(kamcmd, ["-s", this.ctl, "dlg.stats_active"]);
+    const all = /all:\s*(\d+)/.exec(dlg)?.[1];
+    if (all) out.activeDialogs = Number(all);
+    return out;
+  }
+  tail(): string {
+    return this.proc.tail(3000);
+  }
+  async stop(): Promise<void> {
+    await this.proc.stop("SIGTERM", 8000);
+  }
+}
+
+export async function startKamailio(o: StartOptions): Promise<System> {
+  const bin = kamailioBinary();
+  if (!bin) throw new Error("kamailio is not installed (apt-get install -y kamailio)");
+  const dir = join(o.dir, "kamailio");
+  await mkdir(dir, { recursive: true });
+  const [port] = (await freePorts(1)) as [number];
+  const list = join(dir, "dispatcher.list");
+  await writeFile(list, o.destinations.map((p) => `1 sip:127.0.0.1:${p}\n`).join(""));
+  const ctl = `unix:${join(dir, "kamailio_ctl")}`;
+  const args = [
+    "-DD", "-E",
+    "-f", KAMAILIO_CFG,
+    "-l", `udp:127.0.0.1:${port}`,
+    "-n", String(o.kamailioChildren ?? 2),
+    "-m", "512",
+    "-M", "16",
+    "-Y", dir,
+    "-w", dir,
+    "-A", `DS_LIST="${list}"`,
+    "-A", `CTL_SOCK="${ctl}"`,
+  ];
+  const proc = startProcess(bin, args, { name: "kamailio", cwd: dir, maxLifetimeMs: o.lifetimeMs });
+  try {
+    await waitUntil(
+      `kamailio (pid ${proc.pid}) to bind udp:${port}`,
+      async () => {
+        if (!proc.running) throw new Error(`kamailio exited:\n${proc.tail()}`);
+        return isBound("udp", port);
+      },
+      15_000,
+      50,
+    );
+    // the workers fork after the socket is bound: wait for them (main + workers + timers + ctl)
+    await waitUntil(
+      "kamailio workers",
+      async () => (await processTree(proc.pid)).length >= 2 + (o.kamailioChildren ?? 2),
+      10_000,
+      100,
+    );
+  } catch (e) {
+    await proc.stop("SIGKILL");
+    throw e;
+  }
+  return new KamailioSystem(port, proc, ctl);
+}
+
+/**
+ * How the gateway is run: `dist` = what `npm start` runs (`node --enable-source-maps dist/gateway/main.mjs start`,
+ * the esbuild bundle the harness builds first with `npm run build`); `tsx` = `node --import tsx src/gateway/main.ts
+ * start` (what the e2e tests run).
+ */
+export type GatewayEntry = "dist" | "tsx";
+
+export function gatewayCommand(entry: GatewayEntry): string[] {
+  return entry === "dist"
+    ? ["--enable-source-maps", "dist/gateway/main.mjs", "start"]
+    : ["--import", "tsx", "src/gateway/main.ts", "start"];
+}
+
+/** `npm run build` (esbuild bundle into dist/); throws with its output when it fails. */
+export async function buildGateway(): Promise<void> {
+  const proc = startProcess("npm", ["run", "--silent", "build"], { name: "npm run build", cwd: REPO_ROOT, maxLifetimeMs: 120_000 });
+  const st = await proc.waitForExit(115_000).catch(async () => proc.stop("SIGKILL"));
+  if (st.code !== 0) throw new Error(`npm run build failed (${st.signal ?? String(st.code)}):\n${proc.tail(3000)}`);
+}
+
+const ADMIN_TOKEN = "bench-admin-token-0123456789abcdef";
+const SECRET = "bench-record-route-secret-0123456789abcdef";
+
+class SwitchboardSystem implements System {
+  constructor(
+    readonly name: "switchboard" | "switchboard-redis",
+    readonly port: number,
+    private readonly proc: ManagedProcess,
+    private readonly redis: RedisServer | undefined,
+    private readonly logFile: string,
+  ) {}
+  get running(): boolean {
+    return this.proc.running && (this.redis?.process.running ?? true);
+  }
+  pids(): Promise<number[]> {
+    return this.proc.running ? processTree(this.proc.pid) : Promise.resolve([]);
+  }
+  async storePids(): Promise<number[]> {
+    return this.redis?.process.running ? [this.redis.pid] : [];
+  }
+  async extra(): Promise<Record<string, number>> {
+    if (!this.redis?.process.running) return {};
+    let c: RespClient | undefined;
+    try {
+      c = await RespClient.connect(this.redis.port, "127.0.0.1", 2000);
+      const info = String(await c.call("INFO", "memory"));
+      const used = /used_memory:(\d+)/.exec(info)?.[1];
+      const keys = String(await c.call("DBSIZE"));
+      return { ...(used ? { redisUsedMemoryBytes: Number(used) } : {}), redisKeys: Number(keys) };
+    } catch {
+      return {};
+    } finally {
+      c?.close();
+    }
+  }
+  tail(): string {
+    return `[${this.name} pid ${this.proc.pid}]\n${this.proc.tail(3000)}`;
+  }
+  async stop(): Promise<void> {
+    await this.proc.stop("SIGTERM", 10_000).catch(() => undefined);
+    await writeFile(this.logFile, `${this.proc.stdout()}\n--- stderr ---\n${this.proc.stderr()}`).catch(() => undefined);
+    await this.redis?.stop().catch(() => undefined);
+  }
+}
+
+export async function startSwitchboard(name: "switchboard" | "switchboard-redis", o: StartOptions): Promise<System> {
+  const dir = join(o.dir, name);
+  await mkdir(dir, { recursive: true });
+  const redis = name === "switchboard-redis" ? await startRedisServer({ maxLifetimeMs: o.lifetimeMs }) : undefined;
+  const [sipPort, httpPort] = (await freePorts(2)) as [number, number];
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    SWITCHBOARD_SIP_LISTEN: `udp:127.0.0.1:${sipPort}`,
+    SWITCHBOARD_HTTP_LISTEN: `127.0.0.1:${httpPort}`,
+    SWITCHBOARD_ADMIN_TOKEN: ADMIN_TOKEN,
+    SWITCHBOARD_SECRET: SECRET,
+    SWITCHBOARD_DESTINATIONS: o.destinations.map((p) => `sip:127.0.0.1:${p}`).join(","),
+    SWITCHBOARD_DATA_DIR: join(dir, "data"),
+    SWITCHBOARD_LOG_LEVEL: "warn",
+    ...(redis ? { SWITCHBOARD_REDIS_URL: redis.url } : {}),
+  };
+  // the gateway's own defaults otherwise (SWITCHBOARD_BRANCH_TIMEOUT 4000 = Kamailio's fr_timer in bench/kamailio.cfg)
+  delete env.SWITCHBOARD_BRANCH_TIMEOUT;
+  delete env.SWITCHBOARD_CONFIG;
+  const proc = startProcess(process.execPath, gatewayCommand(o.gatewayEntry ?? "dist"), {
+    name,
+    cwd: REPO_ROOT,
+    env,
+    maxLifetimeMs: o.lifetimeMs,
+  });
+  try {
+    await proc.waitForLine(/switchboard ready/, 60_000);
+  } catch (e) {
+    await proc.stop("SIGKILL");
+    await redis?.stop().catch(() => undefined);
+    throw e;
+  }
+  return new SwitchboardSystem(name, sipPort, proc, redis, join(dir, `${name}.log`));
+}
+
+export function startSystem(name: SystemName, o: StartOptions): Promise<System> {
+  return name === "kamailio" ? startKamailio(o) : startSwitchboard(name, o);
+}
