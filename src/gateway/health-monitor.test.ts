@@ -109,3 +109,16 @@ test("a 503 with Retry-After pauses the destination for that long", async () => 
   t.advance(5_001);
   assert.equal(monitor.effective(t.dest).routable, true);
 });
+
+test("a probe timeout noticed far past its deadline (our own overload) is not evidence against the destination", async () => {
+  const t = await setup();
+  const { monitor, counters } = t.monitors[0]!;
+  t.answer({ result: "timeout", elapsedMs: 60_000 }); // the deadline is 4 s: the event loop was stalled
+  for (let i = 0; i < 3; i++) {
+    await monitor.tick();
+    t.advance(10_000);
+  }
+  assert.equal(monitor.effective(t.dest).state, "active");
+  assert.equal(counters.get("probes.discarded-overload"), 3);
+  assert.deepEqual(t.events, []);
+});

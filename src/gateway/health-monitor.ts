@@ -33,6 +33,12 @@ export interface HealthMonitorDeps {
   readonly webhooks?: WebhookSender;
 }
 
+/**
+ * A probe timeout observed later than its deadline by more than the timeout itself (and at least this long) is our
+ * own overload, not the destination's fault.
+ */
+const LATE_TIMEOUT_MIN_MS = 1000;
+
 export class HealthMonitor {
   readonly #deps: HealthMonitorDeps;
   #view: Record<string, HealthRecord> = {};
@@ -80,6 +86,13 @@ export class HealthMonitor {
       timeoutMs: task.timeoutMs,
     });
     deps.counters.inc(`probes.${outcome.result}`);
+    // A timeout noticed far past its deadline means this gateway was too busy to read the reply, not that the
+    // destination is gone: one overloaded balancer must not mark every destination down (a known complaint about
+    // kamailio/OpenSIPS probing). Such a probe is not evidence either way.
+    if (outcome.result === "timeout" && outcome.elapsedMs - task.timeoutMs > Math.max(task.timeoutMs, LATE_TIMEOUT_MIN_MS)) {
+      deps.counters.inc("probes.discarded-overload");
+      return;
+    }
     const evidence: Evidence =
       outcome.result === "reply"
         ? { source: "probe", result: "reply", status: outcome.status, latencyMs: outcome.latencyMs, aliveCodes: task.aliveCodes }
