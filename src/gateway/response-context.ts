@@ -306,11 +306,8 @@ export class ResponseContext {
         clock: env.clock,
         send,
         sendAck: (response) => {
-          if (!branch.ack && branch.sent) {
-            const ack = buildAck(branch.sent, response.headers.find((h) => h.name === "to"));
-            branch.ack = serializeMessage(ack.startLine, ack.headers, new Uint8Array(0));
-          }
-          if (branch.ack) env.send(hop.target, branch.ack);
+          const ack = ackFor(branch, response);
+          if (ack) env.send(hop.target, ack);
         },
         onResponse: (status, response) => this.#onResponse(branch, status, response),
         onTimeout: () => {
@@ -418,10 +415,7 @@ export class ResponseContext {
     if (status === 503) this.#evidence(branch, { source: "traffic", result: "503", ...retryAfter(response) });
     else this.#evidence(branch, { source: "traffic", result: "success" });
     // The ACK for this final is built now, once; the rest of what we sent is no longer needed.
-    if (!branch.ack && branch.sent) {
-      const ack = buildAck(branch.sent, response.headers.find((h) => h.name === "to"));
-      branch.ack = serializeMessage(ack.startLine, ack.headers, new Uint8Array(0));
-    }
+    ackFor(branch, response);
     branch.sent = undefined;
     this.#finals.push({ status, response });
     if (this.#env.failover.codes.has(status) && !this.#cancelled && !this.#answered) {
@@ -510,11 +504,8 @@ export class ResponseContext {
       return;
     }
     if (this.#isInvite) {
-      if (!branch.ack && branch.sent) {
-        const ack = buildAck(branch.sent, response.headers.find((h) => h.name === "to"));
-        branch.ack = serializeMessage(ack.startLine, ack.headers, new Uint8Array(0));
-      }
-      if (branch.ack) this.#env.send(branch.hop.target, branch.ack);
+      const ack = ackFor(branch, response);
+      if (ack) this.#env.send(branch.hop.target, ack);
     }
     this.#releaseBranch(branch);
   }
@@ -603,6 +594,18 @@ export class ResponseContext {
     });
     this.#upstream.respond(status, data);
   }
+}
+
+/**
+ * The hop-by-hop ACK for a branch's non-2xx final (§17.1.1.3): built once from what we sent and the response's To,
+ * then resent as is for every retransmitted final. Undefined once what we sent is gone and no ACK was built.
+ */
+function ackFor(branch: Branch, response: SipResponse): Uint8Array | undefined {
+  if (!branch.ack && branch.sent) {
+    const ack = buildAck(branch.sent, response.headers.find((h) => h.name === "to"));
+    branch.ack = serializeMessage(ack.startLine, ack.headers, new Uint8Array(0));
+  }
+  return branch.ack;
 }
 
 /** Retry-After seconds of a response (§20.33: delta-seconds, optional comment and params). */
