@@ -40,6 +40,8 @@ export interface AdminPorts {
   readonly health?: HealthPort;
   /** Liveness and counters of the gateway (transactions, messages, drops...). */
   status(): { ready: boolean; draining: boolean; counters: Record<string, number> };
+  /** Told of every failure answered with 500, so it reaches the operator's log (the client sees no details). */
+  readonly onInternalError?: (error: unknown, request: { method: string; path: string }) => void;
 }
 
 const noLoad: LoadPort = async () => ({});
@@ -193,6 +195,7 @@ export function createAdminApp(ports: AdminPorts): Hono {
       delete headers["content-length"];
       return c.json({ error: response.status === 401 ? "unauthorized" : err.message || "bad request" }, response.status as 400, headers);
     }
+    ports.onInternalError?.(err, { method: c.req.method, path: c.req.path });
     return c.json({ error: "internal error" }, 500);
   });
   return app;

@@ -46,6 +46,7 @@ app.route(
     dialogs,
     load: (ids) => dialogs.load(ids),
     status: () => ({ ready: true, draining: false, counters: {} }),
+    onInternalError: (error, request) => console.error(JSON.stringify({ level: "error", msg: "admin API request failed", ...request, error: String((error as Error)?.stack ?? error) })),
   }),
 );
 serve({ fetch: app.fetch, hostname: config.httpListen.host, port: config.httpListen.port }, (info) => {

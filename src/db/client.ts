@@ -21,6 +21,9 @@ export interface Database {
   close(): void;
 }
 
+/** How long a statement waits for another connection's lock on a `file:` database before failing. */
+const BUSY_TIMEOUT_MS = 5000;
+
 export class DatabaseError extends Error {
   override readonly name = "DatabaseError";
 }
@@ -37,10 +40,12 @@ export async function openDatabase(url: string, options: { migrationsFolder?: st
   const path = filePath(url);
   try {
     if (path !== undefined) mkdirSync(dirname(resolve(path)), { recursive: true });
-    const client = createClient({ url });
+    // The client keeps a pool of connections (one per concurrent call), so per-connection settings go in its
+    // options, not in a PRAGMA that reaches only the connection it happens to run on: `timeout` is the busy timeout
+    // of every connection (several gateways may share one file), libsql opens each with foreign keys on.
+    const client = createClient({ url, ...(path !== undefined ? { timeout: BUSY_TIMEOUT_MS } : {}) });
     // SQLite leaves foreign keys off unless asked (D1 enforces them always): be as strict here as there.
     await client.execute("PRAGMA foreign_keys = ON");
-    if (path !== undefined) await client.execute("PRAGMA busy_timeout = 5000");
     const db = drizzle(client, { schema });
     await migrate(db, { migrationsFolder: options.migrationsFolder ?? MIGRATIONS_FOLDER });
     return { db, client, close: () => client.close() };

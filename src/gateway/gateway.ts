@@ -216,6 +216,10 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       dialogs,
       load: (ids) => dialogs.load(ids),
       endDialog: (id) => proxy.endDialog(id),
+      onInternalError: (error, request) => {
+        counters.inc("errors.admin-internal");
+        log.log("error", "admin API request failed", { ...request, error: String((error as Error)?.stack ?? error) });
+      },
       ...(health
         ? {
             health: (destination) => {
