@@ -729,7 +729,8 @@ test("§18.2.2: responses to a request from a TCP source go back on its connecti
   h.inject(text, tcpCaller);
   let sent = h.net.take();
   const trying = only(responses(sent, 100), "100 Trying");
-  assert.deepEqual(trying.target, { transport: "tcp", host: "127.0.0.1", port: 40001 });
+  const { transport, host, port } = trying.target;
+  assert.deepEqual({ transport, host, port }, { transport: "tcp", host: "127.0.0.1", port: 40001 });
   assert.equal(trying.connectionId, 42);
   const fwd = only(requests(sent, "INVITE"), "forwarded INVITE");
   assert.equal(fwd.target.transport, "udp");
@@ -1045,4 +1046,41 @@ test("failover policy: past the time budget no new destination is tried", () => 
   const sent = h.net.take();
   assert.equal(requests(to(sent, D2), "INVITE").length, 0, "budget spent: no second attempt");
   assert.equal(only(responses(sent), "final to the caller").message.status, 408);
+});
+
+test("retired transactions: past their final only small records remain; they absorb, re-answer and relay as the full transactions would, then expire", () => {
+  const h = harness();
+  const { ok } = establish(h);
+  assert.equal(h.core.pending, h.core.retired, "after the 2xx the INVITE's server and client transactions are retired");
+  assert.equal(h.core.retired, 2);
+  // a CANCEL racing the 2xx still gets its 200 (the INVITE's transaction exists until Timer L), nothing goes downstream
+  h.inject(cancel(), CALLER);
+  let sent = h.net.take();
+  const cancelled = only(responses(sent, 200), "200 to the late CANCEL");
+  assert.equal(cancelled.message.cseq.method, "CANCEL");
+  assert.ok(cancelled.message.toTag, "a To tag on our 200 (§8.2.6.2)");
+  assert.equal(requests(sent).length, 0, "no CANCEL relayed after the 2xx");
+
+  const routes = callerRouteSet(ok);
+  const tags = { fromTag: "caller-tag", toTag: `callee-${D1}` };
+  const byeRequest = inDialog({ method: "BYE", requestUri: `sip:bob@127.0.0.1:${D1}`, branch: "z9hG4bK-bye-r", cseq: 2, routes, ...tags });
+  h.inject(byeRequest, CALLER);
+  const bye = only(requests(h.net.take(), "BYE"), "BYE").message;
+  h.inject(replyTo(bye, 200, "OK"), fromDest(D1));
+  const byeOk = only(responses(h.net.take(), 200), "200 to the BYE");
+  // the caller retransmits its BYE (it lost our 200): the same 200 again, and nothing goes downstream (§17.2.2)
+  h.inject(byeRequest, CALLER);
+  sent = h.net.take();
+  assert.equal(requests(sent).length, 0);
+  assert.deepEqual(Buffer.from(bytesOf(only(responses(sent, 200), "the 200 again"))), Buffer.from(bytesOf(byeOk)));
+  // the destination retransmits its 200 to the BYE: absorbed (§17.1.2.2 Completed)
+  h.inject(replyTo(bye, 200, "OK"), fromDest(D1));
+  assert.equal(h.net.take().length, 0, "a retransmitted final of a completed non-INVITE is absorbed");
+
+  h.clock.advance(64 * 500 + 1000);
+  assert.equal(h.core.retired, 0, "every record expired at 64×T1");
+  assert.equal(h.clock.pendingCount, 0, "the sweep timer is not re-armed once nothing is left");
+  // after expiry the BYE retransmission is a new request again (it goes downstream, where it gets a 481)
+  h.inject(byeRequest, CALLER);
+  assert.equal(requests(h.net.take(), "BYE").length, 1);
 });

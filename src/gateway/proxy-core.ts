@@ -33,6 +33,12 @@ import type { Dialog } from "../dialog/dialog.ts";
 import type { ProxyEnv } from "./proxy-env.ts";
 import type { Source } from "./transport.ts";
 import { ResponseContext, recordRouteOf, type Hop, type RelayPlan, type Upstream } from "./response-context.ts";
+import { RetiredTable } from "./retired.ts";
+import { detach } from "../sip/detach.ts";
+import { memoize } from "../sip/memo.ts";
+
+/** The ACK, BYE and re-INVITEs of a call carry the same Route values: each is parsed once (memo.ts). */
+const parseRoute = memoize((text: string) => parseNameAddr(text));
 
 export type RouteHandler = (event: RequestEvent) => RouteDecision | Promise<RouteDecision>;
 
@@ -59,9 +65,18 @@ interface OurRoutes {
 
 const ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK, REFER, MESSAGE, SUBSCRIBE, NOTIFY";
 
+/** Where the responses to a request go (§18.2.2, RFC 3581): the address, and for TCP the connection it came on. */
+interface ReplyPath extends Target {
+  readonly connectionId?: number;
+}
+
+/** A retired server transaction: an INVITE answered 2xx (its To tag, for a late CANCEL) or a non-INVITE's final. */
+type RetiredServer = string | { readonly reply: ReplyPath; readonly final: Uint8Array };
+
 interface ServerEntry extends Upstream {
   readonly key: string;
   readonly source: Source;
+  readonly reply: ReplyPath;
   /** The request, until a final response went upstream (then only retransmission absorption remains: memory). */
   request: SipRequest | undefined;
   invite?: ServerInviteTransaction<Uint8Array>;
@@ -88,10 +103,20 @@ export class ProxyCore {
   readonly #targetCache = new Map<string, Target | undefined>();
   /** Dialogs this gateway set up and still supervises (keepalive, maximum duration); forgotten at their BYE. */
   readonly #owned = new Map<string, { readonly dialog: Dialog; pingedAt: number }>();
+  /** Server transactions past their final: Timer J (§17.2.2) and Timer L (RFC 6026 §8.7), both 64×T1. */
+  readonly #retiredServers: RetiredTable<RetiredServer>;
+  /** INVITE client transactions past their 2xx (RFC 6026 §8.4 Timer M, 64×T1): where a retransmitted 2xx goes. */
+  readonly #acceptedClients: RetiredTable<ReplyPath>;
+  /** Non-INVITE client transactions past their final (§17.1.2.2 Timer K, T4): retransmitted finals are absorbed. */
+  readonly #completedClients: RetiredTable<true>;
+  #sweepTimer: unknown;
   #draining = false;
 
   constructor(env: ProxyEnv, options: ProxyCoreOptions) {
     this.#env = env;
+    this.#retiredServers = new RetiredTable(64 * env.timers.t1);
+    this.#acceptedClients = new RetiredTable(64 * env.timers.t1);
+    this.#completedClients = new RetiredTable(env.timers.t4);
     this.#route = options.route;
     this.#maxMessageSize = options.maxMessageSize;
     this.#eventHeaders = options.eventHeaders ?? (() => []);
@@ -99,7 +124,12 @@ export class ProxyCore {
 
   /** Transactions held in memory (server + client), for status. */
   get pending(): number {
-    return this.#servers.size + this.#clients.size;
+    return this.#servers.size + this.#clients.size + this.retired;
+  }
+
+  /** Of which retired: past their final, kept as small records while retransmissions may still come (retired.ts). */
+  get retired(): number {
+    return this.#retiredServers.size + this.#acceptedClients.size + this.#completedClients.size;
   }
 
   /**
@@ -133,6 +163,47 @@ export class ProxyCore {
     }
     this.#servers.clear();
     this.#clients.clear();
+    this.#retiredServers.clear();
+    this.#acceptedClients.clear();
+    this.#completedClients.clear();
+    if (this.#sweepTimer !== undefined) this.#env.clock.clearTimer(this.#sweepTimer as never);
+    this.#sweepTimer = undefined;
+  }
+
+  /** Keep a retired record, and make sure one timer will sweep it out when its time is up. */
+  #retire<V>(table: RetiredTable<V>, key: string, value: V): void {
+    // The key is made of pieces of the message: detached, so the record does not hold the message text for 32 s.
+    table.add(detach(key), value, this.#env.clock.now());
+    this.#armSweep();
+  }
+
+  /** One timer for every retired record: it fires at the oldest expiry and re-arms while records remain. */
+  #armSweep(): void {
+    if (this.#sweepTimer !== undefined) return;
+    let next: number | undefined;
+    for (const table of [this.#retiredServers, this.#acceptedClients, this.#completedClients] as RetiredTable<unknown>[]) {
+      const at = table.nextExpiry;
+      if (at !== undefined && (next === undefined || at < next)) next = at;
+    }
+    if (next === undefined) return;
+    // At most once a second: expiry a little late costs nothing, a timer per record would cost memory and CPU.
+    const delay = Math.max(next - this.#env.clock.now(), 1000);
+    this.#sweepTimer = this.#env.clock.setTimer(delay, () => {
+      this.#sweepTimer = undefined;
+      const now = this.#env.clock.now();
+      this.#retiredServers.sweep(now);
+      this.#acceptedClients.sweep(now);
+      this.#completedClients.sweep(now);
+      this.#armSweep();
+    });
+  }
+
+  /** A server transaction reached its lingering state (Accepted after a 2xx, Completed after a final): retire it. */
+  #retireServer(entry: ServerEntry, value: RetiredServer): void {
+    entry.invite?.dispose();
+    entry.nonInvite?.dispose();
+    if (this.#servers.get(entry.key) === entry) this.#servers.delete(entry.key);
+    this.#retire(this.#retiredServers, entry.key, value);
   }
 
   /** Entry point for every message from any transport. Never throws: port 5060 input is hostile. */
@@ -195,9 +266,23 @@ export class ProxyCore {
       env.counters.inc("responses.stray");
       return; // §16.7 / §18.1.2: a response whose top Via is not ours is not ours to route
     }
-    const client = this.#clients.get(`${top.branch}|${response.cseq.method}`);
+    const clientKey = `${top.branch}|${response.cseq.method}`;
+    const client = this.#clients.get(clientKey);
     if (client) {
       client(response);
+      return;
+    }
+    const accepted = this.#acceptedClients.get(clientKey);
+    if (accepted !== undefined) {
+      // RFC 6026 §8.4: in Accepted a 2xx (a retransmission, or another fork's) goes to the TU, which relays it.
+      env.counters.inc("responses.retransmitted");
+      if (response.status >= 200 && response.status < 300) {
+        this.#sendReply(accepted, serializeMessage(`SIP/2.0 ${response.status} ${response.reason}`, stripTopVia(response.headers), response.body));
+      }
+      return;
+    }
+    if (this.#completedClients.get(clientKey) !== undefined) {
+      env.counters.inc("responses.retransmitted"); // §17.1.2.2: absorbed in Completed
       return;
     }
     // A 2xx to INVITE outliving its client transaction (retransmission after Timer M): forward statelessly.
@@ -241,6 +326,13 @@ export class ProxyCore {
       env.counters.inc("requests.retransmitted");
       existing.invite?.receiveRequestRetransmission();
       existing.nonInvite?.receiveRequestRetransmission();
+      return;
+    }
+    const retired = this.#retiredServers.get(key);
+    if (retired !== undefined) {
+      // §17.2.2 Completed: the final again; RFC 6026 §8.7 Accepted: an INVITE retransmission is absorbed.
+      env.counters.inc("requests.retransmitted");
+      if (typeof retired !== "string") this.#sendReply(retired.reply, retired.final);
       return;
     }
     if (method === "CANCEL") {
@@ -310,7 +402,7 @@ export class ProxyCore {
     let verified: { dialogId: string; target: Target; direction: "downstream" | "upstream"; destinationId?: string } | undefined;
     for (const value of values) {
       if (count >= 2) break;
-      const addr = parseNameAddr(value);
+      const addr = parseRoute(value);
       if (!addr || addr.uri.scheme === "tel" || !env.addresses.isUs(addr.uri.host, addr.uri.port)) break;
       const result = env.signer.verify(addr.uri.params, request.fromTag, request.toTag);
       if (!result.ok) return { kind: "forged", reason: result.reason };
@@ -341,23 +433,32 @@ export class ProxyCore {
     const env = this.#env;
     const via = request.vias[0];
     const reliable = source.transport === "tcp";
-    const send = (data: Uint8Array) => this.#sendToSource(source, via, data);
+    const reply = replyPath(source, via);
+    const send = (data: Uint8Array) => this.#sendReply(reply, data);
     const stampedVia = via === undefined ? undefined : stampVia(via, source.address, source.port);
     const entry: ServerEntry = {
       key,
       source,
+      reply,
       request,
       toTag: toTag ?? env.ids.next(),
       transport: source.transport,
       ...(stampedVia !== undefined ? { stampedVia } : {}),
       respond: (status, data) => {
         if (status >= 200) entry.request = undefined;
-        if (entry.invite) {
+        const invite = entry.invite;
+        if (invite) {
           // A 2xx is relayed whatever the transaction's state (late answer after a non-2xx, retransmission after
-          // Timer L): the caller must see it to ACK or BYE it (§16.7 step 5, RFC 6026).
-          if (!entry.invite.respond(status, data) && status >= 200 && status < 300) send(data);
-        } else {
-          entry.nonInvite?.respond(status, data);
+          // Timer L or once retired): the caller must see it to ACK or BYE it (§16.7 step 5, RFC 6026).
+          if (!invite.respond(status, data)) {
+            if (status >= 200 && status < 300) send(data);
+          } else if (invite.state === "accepted") {
+            this.#retireServer(entry, entry.toTag);
+          }
+        } else if (entry.nonInvite) {
+          entry.nonInvite.respond(status, data);
+          // Over UDP the final is kept for retransmitted requests (Timer J); a copy, not a view into a shared slab.
+          if (status >= 200 && entry.nonInvite.state === "completed") this.#retireServer(entry, { reply, final: Uint8Array.prototype.slice.call(data) });
         }
       },
     };
@@ -373,14 +474,12 @@ export class ProxyCore {
     return entry;
   }
 
-  /** Responses to a request go back where it came from (§18.2.2, RFC 3581 rport): the TCP connection, or received:port. */
   #sendToSource(source: Source, via: Via | undefined, data: Uint8Array): void {
-    if (source.transport === "tcp") {
-      this.#env.send({ transport: "tcp", host: source.address, port: source.port }, data, undefined, source.connectionId);
-      return;
-    }
-    const port = via === undefined || via.rport !== undefined ? source.port : (via.port ?? 5060);
-    this.#env.send({ transport: "udp", host: source.address, port }, data);
+    this.#sendReply(replyPath(source, via), data);
+  }
+
+  #sendReply(reply: ReplyPath, data: Uint8Array): void {
+    this.#env.send(reply, data, undefined, reply.connectionId);
   }
 
   #replyStateless(request: SipRequest, source: Source, status: number, reason: string, extra?: ReturnType<typeof header>[]): void {
@@ -500,6 +599,11 @@ export class ProxyCore {
     const context = new ResponseContext(this.#env, entry, request, plan, {
       registerClient: (key, onResponse) => this.#clients.set(key, onResponse),
       unregisterClient: (key) => this.#clients.delete(key),
+      retireClient: (key, accepted) => {
+        this.#clients.delete(key);
+        if (accepted) this.#retire(this.#acceptedClients, key, entry.reply);
+        else this.#retire(this.#completedClients, key, true as const);
+      },
       // RFC 4320 §4.2: a non-INVITE whose branches all failed gets no final at all, so its server transaction would
       // stay in Trying forever. It absorbs retransmissions while the client may still send them (Timer F, 64*T1).
       finished: () => {
@@ -523,22 +627,26 @@ export class ProxyCore {
     const request = context.request;
     if (!request || plan.kind !== "initial" || response.toTag === undefined || request.fromTag === undefined) return;
     const now = env.epochNow();
+    // The record lives as long as the call: every string cut from the INVITE or the 2xx is detached (detach.ts),
+    // or each held call would keep both messages' whole text in memory.
+    const callerContact = contactOf(request).contact;
+    const calleeContact = contactOf(response).contact;
     const dialog: Dialog = {
       id: plan.dialogId,
-      callId: request.callId,
-      callerTag: request.fromTag,
-      calleeTag: response.toTag,
+      callId: detach(request.callId),
+      callerTag: detach(request.fromTag),
+      calleeTag: detach(response.toTag),
       destinationId: hop.destinationId ?? "",
       destinationUri: hop.destinationUri ?? "",
-      routeSet: recordRouteOf(response),
+      routeSet: recordRouteOf(response).map(detach),
       callerCseq: request.cseq.seq,
       ...(plan.maxDurationS !== undefined ? { maxDurationS: plan.maxDurationS } : {}),
       caller: {
-        nameAddr: getHeader(request, "from") ?? "",
-        ...contactOf(request),
+        nameAddr: detach(getHeader(request, "from") ?? ""),
+        ...(callerContact !== undefined ? { contact: detach(callerContact) } : {}),
         target: encodeTarget({ transport: source.transport, host: source.address, port: source.port }),
       },
-      callee: { nameAddr: getHeader(response, "to") ?? "", ...contactOf(response) },
+      callee: { nameAddr: detach(getHeader(response, "to") ?? ""), ...(calleeContact !== undefined ? { contact: detach(calleeContact) } : {}) },
       gateway: env.gatewayId,
       createdAt: now,
       updatedAt: now,
@@ -704,6 +812,13 @@ export class ProxyCore {
   #onCancel(request: SipRequest, source: Source, key: string): void {
     const inviteKey = this.#serverKey(request, "INVITE");
     const invite = inviteKey === undefined ? undefined : this.#servers.get(inviteKey);
+    const retired = inviteKey === undefined || invite ? undefined : this.#retiredServers.get(inviteKey);
+    if (typeof retired === "string") {
+      // The INVITE was answered 2xx (Accepted, retired): the CANCEL still gets its 200, and changes nothing (§9.2).
+      this.#generate(this.#createServer(request, source, key, retired), 200, "OK");
+      this.#env.counters.inc("cancel.received");
+      return;
+    }
     if (!invite?.invite) {
       // §9.2: no matching transaction.
       this.#replyStateless(request, source, 481, "Call/Transaction Does Not Exist");
@@ -813,4 +928,15 @@ function viaTarget(via: Via): Target {
   const host = via.received ?? (via.host.startsWith("[") ? via.host.slice(1, -1) : via.host);
   const port = typeof via.rport === "number" ? via.rport : (via.port ?? 5060);
   return { transport, host, port };
+}
+
+/** Responses to a request go back where it came from (§18.2.2, RFC 3581 rport): the TCP connection, or received:port. */
+function replyPath(source: Source, via: Via | undefined): ReplyPath {
+  if (source.transport === "tcp") {
+    return source.connectionId === undefined
+      ? { transport: "tcp", host: source.address, port: source.port }
+      : { transport: "tcp", host: source.address, port: source.port, connectionId: source.connectionId };
+  }
+  const port = via === undefined || via.rport !== undefined ? source.port : (via.port ?? 5060);
+  return { transport: "udp", host: source.address, port };
 }

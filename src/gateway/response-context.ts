@@ -110,6 +110,12 @@ export interface ContextHooks {
   finished(context: ResponseContext): void;
   /** A 2xx to an initial INVITE confirmed a dialog. */
   dialogConfirmed(context: ResponseContext, hop: Hop, response: SipResponse): void;
+  /**
+   * A branch's client transaction has its final and now only lingers for retransmissions (RFC 6026 Accepted after
+   * a 2xx to INVITE, §17.1.2.2 Completed after a non-INVITE final): the core keeps a small record instead
+   * (retired.ts). `accepted`: retransmitted 2xx still go upstream; otherwise retransmitted finals are absorbed.
+   */
+  retireClient(key: string, accepted: boolean): void;
 }
 
 export class ResponseContext {
@@ -363,6 +369,22 @@ export class ResponseContext {
   }
 
   #onResponse(branch: Branch, status: number, response: SipResponse): void {
+    this.#handleResponse(branch, status, response);
+    if (status >= 200 && (status < 300 || !this.#isInvite)) this.#retireClient(branch);
+  }
+
+  /** The branch's transaction reached its lingering state: hand it to the core's retired records (see the hook). */
+  #retireClient(branch: Branch): void {
+    const invite = branch.invite;
+    const tx = invite ?? branch.nonInvite;
+    if (!tx || tx.state !== (invite ? "accepted" : "completed")) return; // over TCP it has already terminated
+    tx.dispose();
+    branch.invite = undefined;
+    branch.nonInvite = undefined;
+    this.#hooks.retireClient(`${branch.branchId}|${this.#method}`, invite !== undefined);
+  }
+
+  #handleResponse(branch: Branch, status: number, response: SipResponse): void {
     if (!branch.responded) {
       branch.responded = true;
       if (branch.silenceTimer !== undefined) this.#env.clock.clearTimer(branch.silenceTimer);

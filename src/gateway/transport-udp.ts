@@ -2,8 +2,19 @@
  * UDP transport (RFC 3261 §18.1.1, §18.2.1). One socket per listen address; datagrams go straight to the core.
  */
 import { createSocket, type Socket } from "node:dgram";
-import { isIPv6 } from "node:net";
+import { lookup, type LookupOneOptions } from "node:dns";
+import { isIP, isIPv6 } from "node:net";
 import type { LocalAddress, MessageHandler, Source, Transport } from "./transport.ts";
+
+type LookupCallback = (error: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/** dgram's address lookup: an IP literal is answered synchronously; a name still goes to dns.lookup. */
+function literalLookup(address: string, options: LookupOneOptions | number, callback: LookupCallback): void {
+  // Node 20 passes the family as a number; the typings (and later Node versions) an options object.
+  const family = isIP(address);
+  if (family !== 0) callback(null, address, family);
+  else lookup(address, typeof options === "number" ? { family: options } : options, callback);
+}
 
 /** Large enough to ride out bursts at thousands of calls per second without kernel drops. */
 const SOCKET_BUFFER_BYTES = 8 * 1024 * 1024;
@@ -23,7 +34,9 @@ export class UdpTransport implements Transport {
   }
 
   start(onMessage: MessageHandler): Promise<void> {
-    const socket = createSocket({ type: isIPv6(this.#local.host) ? "udp6" : "udp4", reuseAddr: false });
+    // Every address we send to is an IP literal (destinations resolve when configured, responses go to received):
+    // answering the socket's lookup at once spares dgram a dns.lookup and a process.nextTick per datagram.
+    const socket = createSocket({ type: isIPv6(this.#local.host) ? "udp6" : "udp4", reuseAddr: false, lookup: literalLookup });
     this.#socket = socket;
     socket.on("message", (data, rinfo) => {
       this.counters.udpReceived++;
@@ -55,10 +68,15 @@ export class UdpTransport implements Transport {
       return;
     }
     this.counters.udpSent++;
+    if (!onError) {
+      // No one to tell: errors still reach the socket's "error" listener and are counted there.
+      socket.send(data, port, host);
+      return;
+    }
     socket.send(data, port, host, (error) => {
       if (error) {
         this.counters.udpSendErrors++;
-        onError?.(error);
+        onError(error);
       }
     });
   }

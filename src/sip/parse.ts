@@ -23,6 +23,7 @@ import { canonicalHeaderName, isMultiValueHeader, splitHeaderValues } from "./he
 import { parseNameAddr } from "./name-addr.ts";
 import { parseRequestLine, parseStatusLine } from "./start-line.ts";
 import { parseVia } from "./via.ts";
+import { memoize } from "./memo.ts";
 
 export interface SipParseError {
   /** Machine category, kebab-case: "bad-via", "missing-header", ... */
@@ -177,14 +178,14 @@ function parse(data: Uint8Array, maxSize: number, stream: boolean): ParseResult 
     const values = splitHeaderValues(field.value);
     if (values.length === 0) return failure(answer, new Failure("bad-via", "Bad Via", BAD_REQUEST));
     for (const v of values) {
-      const via = parseVia(v);
+      const via = parseViaValue(v);
       if (via === undefined) return failure(answer, new Failure("bad-via", "Bad Via", BAD_REQUEST));
       vias.push(via);
     }
   }
-  const from = parseNameAddr(ess.from.value, ANY_SCHEME);
+  const from = parseFromTo(ess.from.value);
   if (from === undefined) return failure(answer, new Failure("bad-header", "Bad From", BAD_REQUEST));
-  const to = parseNameAddr(ess.to.value, ANY_SCHEME);
+  const to = parseFromTo(ess.to.value);
   if (to === undefined) return failure(answer, new Failure("bad-header", "Bad To", BAD_REQUEST));
   const callId = ess.callId.value;
   if (!isCallId(callId)) return failure(answer, new Failure("bad-header", "Bad Call-ID", BAD_REQUEST));
@@ -257,6 +258,10 @@ function parse(data: Uint8Array, maxSize: number, stream: boolean): ParseResult 
 
 const SIP_2_0 = "SIP/2.0";
 const ANY_SCHEME = { anyScheme: true } as const;
+
+// Every message of a call repeats its From, To and Vias (memo.ts): each distinct value is parsed once.
+const parseFromTo = memoize((text: string) => parseNameAddr(text, ANY_SCHEME));
+const parseViaValue = memoize(parseVia);
 
 /** The error result; `answerable` holds the request's fields when it may be answered. */
 function failure(answerable: Essentials | undefined, f: Failure): ParseResult {

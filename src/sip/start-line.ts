@@ -6,6 +6,10 @@ import type { SipUri } from "./message.ts";
 import { SP, isDigit, parseDecimal } from "./chars.ts";
 import { BAD_REQUEST, Failure } from "./failure.ts";
 import { parseUri, uriScheme } from "./uri.ts";
+import { memoize } from "./memo.ts";
+
+/** The ACK and BYE of a call share their Request-URI (the callee's Contact): parsed once (memo.ts). */
+const parseRequestUri = memoize(parseUri);
 
 /** Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (§7.2). */
 export function parseStatusLine(line: string, sp1: number): { status: number; reason: string } | Failure {
@@ -45,7 +49,7 @@ export function parseRequestLine(
   if (scheme !== "sip" && scheme !== "sips" && scheme !== "tel") {
     return new Failure("unsupported-uri-scheme", "Unsupported URI Scheme", 416);
   }
-  const uri = parseUri(uriText);
+  const uri = parseRequestUri(uriText);
   // §19.1.1 table: headers are not allowed in a Request-URI (RFC 4475 §3.1.2.11).
   if (uri === undefined || uri.headers !== undefined) {
     return new Failure("bad-request-uri", "Bad Request-URI", BAD_REQUEST);
