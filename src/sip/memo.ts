@@ -7,8 +7,8 @@
  * may be shared by every message that carries the text.
  *
  * Bounded: when full it starts over (one generation), so hostile input with ever-new values costs at most one parse
- * each, as without the memo. Keys are detached (detach.ts): a remembered value must not hold its message's text.
- * Failures are not remembered.
+ * each, as without the memo. What it remembers is parsed from a detached copy of the text (detach.ts): neither the
+ * key nor the result's fields hold the message's text. Failures are not remembered.
  */
 import { detach } from "./detach.ts";
 
@@ -17,10 +17,12 @@ export function memoize<V>(parse: (text: string) => V | undefined, capacity = 40
   return (text) => {
     const known = memo.get(text);
     if (known !== undefined) return known;
-    const value = parse(text);
+    // Parse a detached copy: the result's fields are cut from what it parses, and it must not pin the message.
+    const own = detach(text);
+    const value = parse(own);
     if (value === undefined) return undefined;
     if (memo.size >= capacity) memo.clear();
-    memo.set(detach(text), value);
+    memo.set(own, value);
     return value;
   };
 }
