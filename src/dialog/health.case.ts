@@ -181,28 +181,9 @@ const tests: Array<[string, Body]> = [
   ],
 ];
 
-export const HEALTH_CONTRACT_TESTS: readonly string[] = tests.map(([name]) => name);
-
-export function runHealthContract(
-  name: string,
-  open: (ns: HealthNamespace) => DialogStore,
-  options: { readonly skip?: ReadonlyArray<{ readonly reason: string; readonly tests: readonly string[] }> } = {},
-): void {
-  const skipped = new Map<string, string>();
-  for (const { reason, tests: names } of options.skip ?? []) {
-    for (const n of names) {
-      if (!HEALTH_CONTRACT_TESTS.includes(n)) throw new Error(`${name}: skip lists an unknown test ${JSON.stringify(n)}`);
-      skipped.set(n, reason);
-    }
-  }
+export function runHealthContract(name: string, open: (ns: HealthNamespace) => DialogStore): void {
   describe(`HealthStore contract: ${name}`, () => {
     for (const [testName, body] of tests) {
-      const reason = skipped.get(testName);
-      if (reason !== undefined) {
-        // Only an adapter that declares a reason skips (STYLE habit 3); no adapter declares one today.
-        test(testName, { skip: reason }, () => {});
-        continue;
-      }
       test(testName, { timeout: 30_000 }, async () => {
         const slot: { value?: unknown } = {};
         const ns: HealthNamespace = {

@@ -1,7 +1,6 @@
 /**
  * The one contract every DialogStore adapter passes (memory, Redis, Upstash): each adapter's test file calls
- * `runStoreContract` with a harness factory, and writes down every test it skips with the reason (hono's
- * `common.case.test.ts` habit).
+ * `runStoreContract` with a harness factory and runs every test of it (hono's `common.case.test.ts` habit).
  *
  * Time: a harness either owns a fake clock (`elapse` advances it) or runs on real time (`elapse` waits). Expiry is
  * awaited by polling with a deadline, never by a fixed sleep, so the same tests are exact on a fake clock and robust
@@ -27,8 +26,6 @@ export interface StoreHarness {
 export interface StoreContract {
   readonly name: string;
   create(): Promise<StoreHarness>;
-  /** Tests this adapter does not run, each with its reason (reported as skipped, never silently dropped). */
-  readonly skip?: ReadonlyArray<{ readonly reason: string; readonly tests: readonly string[] }>;
 }
 
 /** Short TTL for things meant to expire during a test; long TTL for things that must not. */
@@ -358,25 +355,9 @@ const tests: Array<[string, Body]> = [
   ],
 ];
 
-/** Names of the contract's tests (for `skip` lists). */
-export const STORE_CONTRACT_TESTS: readonly string[] = tests.map(([name]) => name);
-
 export function runStoreContract(contract: StoreContract): void {
-  const skipped = new Map<string, string>();
-  for (const { reason, tests: names } of contract.skip ?? []) {
-    for (const name of names) {
-      if (!STORE_CONTRACT_TESTS.includes(name)) throw new Error(`${contract.name}: skip lists an unknown test ${JSON.stringify(name)}`);
-      skipped.set(name, reason);
-    }
-  }
   describe(`DialogStore contract: ${contract.name}`, () => {
     for (const [name, body] of tests) {
-      const reason = skipped.get(name);
-      if (reason !== undefined) {
-        // Only an adapter that declares a reason skips (STYLE habit 3); no adapter declares one today.
-        test(name, { skip: reason }, () => {});
-        continue;
-      }
       test(name, { timeout: 20_000 }, async () => {
         const h = await contract.create();
         try {

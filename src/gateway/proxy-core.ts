@@ -21,7 +21,7 @@ import { ServerInviteTransaction } from "../transaction/server-invite.ts";
 import { ServerNonInviteTransaction } from "../transaction/server-non-invite.ts";
 import { BRANCH_PREFIX, MAGIC_COOKIE } from "../proxy/ids.ts";
 import { isLoop, loopHash } from "../proxy/loop.ts";
-import { forwardHeaders, stripTopVia } from "../proxy/forward.ts";
+import { forwardHeaders, relayedResponse } from "../proxy/forward.ts";
 import { stampVia } from "../proxy/via-received.ts";
 import type { Target } from "../proxy/route-token.ts";
 import { destinationTarget, uriTarget } from "../destination/destination.ts";
@@ -277,7 +277,7 @@ export class ProxyCore {
       // RFC 6026 §8.4: in Accepted a 2xx (a retransmission, or another fork's) goes to the TU, which relays it.
       env.counters.inc("responses.retransmitted");
       if (response.status >= 200 && response.status < 300) {
-        this.#sendReply(accepted, serializeMessage(`SIP/2.0 ${response.status} ${response.reason}`, stripTopVia(response.headers), response.body));
+        this.#sendReply(accepted, relayedResponse(response));
       }
       return;
     }
@@ -290,8 +290,7 @@ export class ProxyCore {
       const next = response.vias[1];
       if (!next) return;
       env.counters.inc("responses.stateless");
-      const data = serializeMessage(`SIP/2.0 ${response.status} ${response.reason}`, stripTopVia(response.headers), response.body);
-      env.send(viaTarget(next), data);
+      env.send(viaTarget(next), relayedResponse(response));
       return;
     }
     env.counters.inc("responses.unmatched");

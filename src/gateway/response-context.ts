@@ -15,7 +15,7 @@ import { serializeMessage } from "../sip/serialize.ts";
 import { ClientInviteTransaction } from "../transaction/client-invite.ts";
 import { ClientNonInviteTransaction } from "../transaction/client-non-invite.ts";
 import type { TimerHandle } from "../transaction/clock.ts";
-import { forwardHeaders, stripTopVia } from "../proxy/forward.ts";
+import { forwardHeaders, relayedResponse } from "../proxy/forward.ts";
 import { buildAck, buildCancel, type SentInvite } from "../proxy/hop-requests.ts";
 import { selectBestResponse, type FinalCandidate } from "../proxy/response-select.ts";
 import type { Direction, Target } from "../proxy/route-token.ts";
@@ -578,8 +578,7 @@ export class ResponseContext {
   #relayUpstream(status: number, response: SipResponse, rewriteTo?: number): void {
     const code = rewriteTo ?? status;
     const reason = rewriteTo === undefined ? response.reason : "Server Internal Error";
-    const data = serializeMessage(`SIP/2.0 ${code} ${reason}`, stripTopVia(response.headers), response.body);
-    this.#upstream.respond(code, data);
+    this.#upstream.respond(code, relayedResponse(response, code, reason));
   }
 
   #finish(): void {

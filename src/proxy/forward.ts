@@ -2,9 +2,9 @@
  * Building the header list of a forwarded request (RFC 3261 §16.6 steps 3-8) in one pass, leaving every field we do
  * not own untouched (raw) so it is relayed byte for byte.
  */
-import type { HeaderField } from "../sip/message.ts";
+import type { HeaderField, SipResponse } from "../sip/message.ts";
 import { splitHeaderValues } from "../sip/header-values.ts";
-import { header } from "../sip/serialize.ts";
+import { header, serializeMessage } from "../sip/serialize.ts";
 
 export interface ForwardPlan {
   /** Value of the Via we insert on top (§16.6 step 8). */
@@ -80,4 +80,12 @@ export function stripTopVia(headers: readonly HeaderField[]): HeaderField[] {
     out.push(field);
   }
   return out;
+}
+
+/**
+ * A response as relayed upstream (§16.7 steps 3 and 9): our Via gone, everything else as received. `status` and
+ * `reason` replace the status line when the proxy relays it as another code (a 503 relayed as 500, §16.7 step 6).
+ */
+export function relayedResponse(response: SipResponse, status = response.status, reason = response.reason): Uint8Array {
+  return serializeMessage(`SIP/2.0 ${status} ${reason}`, stripTopVia(response.headers), response.body);
 }
