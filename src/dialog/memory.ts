@@ -9,6 +9,7 @@
  * Several stores can share one `MemoryDialogState` (the way several gateways share one Redis): the contract suite uses
  * that to run concurrent reservations through separate store instances.
  */
+import { SlotMap } from "../collections/slot-map.ts";
 import {
   checkedCapacity,
   checkedTtl,
@@ -38,7 +39,7 @@ interface HeldReservation {
 
 /** One destination's capacity bookkeeping: the same three structures as the Redis keys `res`, `exp` and `load`. */
 export interface MemoryDestinationState {
-  readonly reservations: Map<string, HeldReservation>;
+  readonly reservations: SlotMap<HeldReservation>;
   /** Resource → units in use. Plain data on purpose: tests corrupt it to prove `reconcile` heals. */
   readonly load: Map<string, number>;
   /**
@@ -51,7 +52,8 @@ export interface MemoryDestinationState {
 
 /** Everything a MemoryDialogStore holds; share one between stores to model several gateways on one store. */
 export class MemoryDialogState {
-  readonly dialogs = new Map<string, Dialog>();
+  // SlotMaps: a call's records churn through here, and a busy Map would keep dead ones alive (collections/slot-map.ts).
+  readonly dialogs = new SlotMap<Dialog>();
   readonly destinations = new Map<string, MemoryDestinationState>();
   /** Destination health (src/dialog/health.ts), forgotten HEALTH_RECORD_TTL_MS after its last write. */
   readonly health = new Map<string, { record: HealthRecord; expiresAt: number }>();
@@ -61,7 +63,7 @@ export class MemoryDialogState {
   destination(id: string): MemoryDestinationState {
     let d = this.destinations.get(id);
     if (!d) {
-      d = { reservations: new Map(), load: new Map(), nextExpiry: Infinity };
+      d = { reservations: new SlotMap(), load: new Map(), nextExpiry: Infinity };
       this.destinations.set(id, d);
     }
     return d;
@@ -75,7 +77,7 @@ export interface MemoryDialogStoreOptions {
 
 export class MemoryDialogStore implements DialogStore, HealthStore {
   readonly #state: MemoryDialogState;
-  readonly #dialogs: Map<string, Dialog>;
+  readonly #dialogs: SlotMap<Dialog>;
   readonly #now: () => number;
   readonly #ownsState: boolean;
 

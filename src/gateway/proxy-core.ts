@@ -34,6 +34,7 @@ import type { ProxyEnv } from "./proxy-env.ts";
 import type { Source } from "./transport.ts";
 import { ResponseContext, recordRouteOf, type Hop, type RelayPlan, type Upstream } from "./response-context.ts";
 import { RetiredTable } from "./retired.ts";
+import { SlotMap } from "../collections/slot-map.ts";
 import { detach } from "../sip/detach.ts";
 import { memoize } from "../sip/memo.ts";
 
@@ -98,11 +99,12 @@ export class ProxyCore {
   readonly #route: RouteHandler;
   readonly #maxMessageSize: number;
   readonly #eventHeaders: () => readonly string[];
-  readonly #servers = new Map<string, ServerEntry>();
-  readonly #clients = new Map<string, (response: SipResponse) => void>();
+  // SlotMaps, not Maps: a busy long-lived Map keeps dead transactions alive through minor GCs (collections/slot-map.ts).
+  readonly #servers = new SlotMap<ServerEntry>();
+  readonly #clients = new SlotMap<(response: SipResponse) => void>();
   readonly #targetCache = new Map<string, Target | undefined>();
   /** Dialogs this gateway set up and still supervises (keepalive, maximum duration); forgotten at their BYE. */
-  readonly #owned = new Map<string, { readonly dialog: Dialog; pingedAt: number }>();
+  readonly #owned = new SlotMap<{ readonly dialog: Dialog; pingedAt: number }>();
   /** Server transactions past their final: Timer J (§17.2.2) and Timer L (RFC 6026 §8.7), both 64×T1. */
   readonly #retiredServers: RetiredTable<RetiredServer>;
   /** INVITE client transactions past their 2xx (RFC 6026 §8.4 Timer M, 64×T1): where a retransmitted 2xx goes. */
