@@ -61,3 +61,19 @@ test("targets round-trip through their URI-safe encoding, IPv6 included", () => 
   assert.equal(decodeTarget("u~1.2.3.4~0"), undefined);
   assert.equal(decodeTarget("u~1.2.3.4"), undefined);
 });
+
+test("remembered MACs change no verdict: a forged signature still fails after the real one was checked, and past a generation", () => {
+  const signer = new RouteSigner("a-long-enough-secret");
+  const p = params(signer.sign({ dialogId: "abc123", target }, "caller-tag"));
+  assert.equal(signer.verify(p, "caller-tag", undefined).ok, true);
+  const sig = Buffer.from(p.get("s")!, "base64url");
+  sig[0] = sig[0]! ^ 1;
+  const forged = new Map([...p, ["s", sig.toString("base64url")]]);
+  assert.equal(signer.verify(forged, "caller-tag", undefined).ok, false, "same input, remembered MAC, wrong signature");
+  // push the dialog's MAC out of the memo: it is computed again and still verifies
+  for (let i = 0; i < 3000; i++) signer.sign({ dialogId: `filler${i}`, target }, "t");
+  assert.equal(signer.verify(p, "caller-tag", undefined).ok, true);
+  assert.equal(signer.verify(forged, "caller-tag", undefined).ok, false);
+  // another signer (another secret) never shares remembered MACs
+  assert.equal(new RouteSigner("another-long-secret-").verify(p, "caller-tag", undefined).ok, false);
+});
