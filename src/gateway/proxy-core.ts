@@ -35,6 +35,7 @@ import type { Source } from "./transport.ts";
 import { ResponseContext, recordRouteOf, type Hop, type RelayPlan, type Upstream } from "./response-context.ts";
 import { RetiredTable } from "./retired.ts";
 import { SlotMap } from "../collections/slot-map.ts";
+import { transactionKey } from "./transaction-key.ts";
 import { detach } from "../sip/detach.ts";
 import { memoize } from "../sip/memo.ts";
 
@@ -72,7 +73,7 @@ interface ReplyPath extends Target {
 }
 
 /** A retired server transaction: an INVITE answered 2xx (its To tag, for a late CANCEL) or a non-INVITE's final. */
-type RetiredServer = string | { readonly reply: ReplyPath; readonly final: Uint8Array };
+type RetiredServer = string | { readonly reply: ReplyPath; readonly final: string };
 
 interface ServerEntry extends Upstream {
   readonly key: string;
@@ -174,8 +175,9 @@ export class ProxyCore {
 
   /** Keep a retired record, and make sure one timer will sweep it out when its time is up. */
   #retire<V>(table: RetiredTable<V>, key: string, value: V): void {
-    // The key is made of pieces of the message: detached, so the record does not hold the message text for 32 s.
-    table.add(detach(key), value, this.#env.clock.now());
+    // Keys are built with Array#join (transactionKey), which copies into one flat string: the record holds neither
+    // the message text its pieces were cut from nor a second object per key.
+    table.add(key, value, this.#env.clock.now());
     this.#armSweep();
   }
 
@@ -303,10 +305,9 @@ export class ProxyCore {
   #serverKey(request: SipRequest, method: string): string | undefined {
     const via = request.vias[0];
     if (!via) return undefined;
-    const sentBy = `${via.host}:${via.port ?? ""}`;
     // §17.2.3: RFC 3261 branches match on branch + sent-by + method; older ones on the whole request identity.
-    if (via.branch?.startsWith(MAGIC_COOKIE)) return `${via.branch}|${sentBy}|${method}`;
-    return `2543|${request.callId}|${request.fromTag ?? ""}|${request.cseq.seq}|${via.raw}|${method}`;
+    if (via.branch?.startsWith(MAGIC_COOKIE)) return transactionKey(via.branch, via.host, via.port ?? "", method);
+    return transactionKey("2543", request.callId, request.fromTag ?? "", request.cseq.seq, via.raw, method);
   }
 
   #onRequest(request: SipRequest, source: Source): void {
@@ -333,7 +334,7 @@ export class ProxyCore {
     if (retired !== undefined) {
       // §17.2.2 Completed: the final again; RFC 6026 §8.7 Accepted: an INVITE retransmission is absorbed.
       env.counters.inc("requests.retransmitted");
-      if (typeof retired !== "string") this.#sendReply(retired.reply, retired.final);
+      if (typeof retired !== "string") this.#sendReply(retired.reply, Buffer.from(retired.final, "latin1"));
       return;
     }
     if (method === "CANCEL") {
@@ -458,8 +459,9 @@ export class ProxyCore {
           }
         } else if (entry.nonInvite) {
           entry.nonInvite.respond(status, data);
-          // Over UDP the final is kept for retransmitted requests (Timer J); a copy, not a view into a shared slab.
-          if (status >= 200 && entry.nonInvite.state === "completed") this.#retireServer(entry, { reply, final: Uint8Array.prototype.slice.call(data) });
+          // Over UDP the final is kept for retransmitted requests (Timer J): as latin1 text (identity on bytes), one
+          // heap object where a copied Uint8Array is three plus an off-heap store, and 32 s × the call rate of them.
+          if (status >= 200 && entry.nonInvite.state === "completed") this.#retireServer(entry, { reply, final: latin1(data) });
         }
       },
     };
@@ -940,4 +942,9 @@ function replyPath(source: Source, via: Via | undefined): ReplyPath {
   }
   const port = via === undefined || via.rport !== undefined ? source.port : (via.port ?? 5060);
   return { transport: "udp", host: source.address, port };
+}
+
+/** The bytes as latin1 text: one char per byte, so Buffer.from(text, "latin1") gives them back unchanged. */
+function latin1(data: Uint8Array): string {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("latin1");
 }

@@ -7,6 +7,7 @@
  * on Timer B/F, and when a destination stays silent past the branch timeout; any other final (a callee's answer such
  * as 404, 486, 603) ends the context, since trying elsewhere would ring a different callee.
  */
+import { transactionKey } from "./transaction-key.ts";
 import type { HeaderField, SipRequest, SipResponse } from "../sip/message.ts";
 import { getHeader, getHeaderValues } from "../sip/parse.ts";
 import type { TrafficEvidence } from "../health/state.ts";
@@ -296,7 +297,7 @@ export class ResponseContext {
     this.#branch = branch;
     this.#branches.push(branch);
     const reliable = transport === "tcp";
-    const key = `${branchId}|${request.method}`;
+    const key = transactionKey(branchId, request.method);
     const send = (bytes: Uint8Array) =>
       env.send(hop.target, bytes, () => {
         env.counters.inc("transport.errors");
