@@ -9,6 +9,7 @@
  *
  * Dialog records (visibility) are not replicated locally: their operations fail and the caller counts the failure.
  */
+import { SlotMap } from "../collections/slot-map.ts";
 import { checkedTtl, StoreError, type Dialog, type DialogFilter, type DialogStore, type Load, type ReconcileResult, type Reservation, type ReserveResult } from "./dialog.ts";
 import { MemoryDialogStore } from "./memory.ts";
 import { checkedDestinationId, checkedNow, checkedPolicy, isHealthStore, type HealthStore, type RecordResult } from "./health.ts";
@@ -30,7 +31,7 @@ export class ResilientDialogStore implements DialogStore, HealthStore {
    * This gateway's own live reservations (shared or local), so that when the shared store goes away the local
    * counters start from the calls this gateway already carries: one gateway alone then never exceeds a capacity.
    */
-  readonly #mine = new Map<string, { readonly r: Reservation; expiresAt: number }>();
+  readonly #mine = new SlotMap<{ readonly r: Reservation; expiresAt: number }>(); // per-call churn (collections/slot-map.ts)
   /** The local counters hold a copy of #mine since the outage began. */
   #seeded = false;
   #down = false;
