@@ -2,7 +2,8 @@
  * Strings cut from a message share its memory: V8 represents a substring of 13 characters or more as a view into
  * the whole message text, and a string built by `+` as a pair of its parts. Either keeps the entire message alive
  * (often a kilobyte or more) for as long as the small string lives. Anything kept past the message's own handling
- * (transaction keys retired for 32 s, dialog records held for hours) goes through `detach` first.
+ * (dialog records held for hours, memoized parses) goes through `detach` first, or is built by Array#join, which
+ * copies too (transaction keys retired for 32 s: gateway/transaction-key.ts).
  */
 
 /** A flat copy of `s` that shares no memory with the string it was cut from. */
