@@ -12,6 +12,7 @@
  * it means caller → callee; To tag equal to it means callee → caller (RFC 3261 §12: tags swap with direction).
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { memoize } from "../sip/memo.ts";
 
 export type TargetTransport = "udp" | "tcp";
 
@@ -59,33 +60,22 @@ export function decodeTarget(text: string): Target | undefined {
   return { transport: kind[0] === "t" ? "tcp" : "udp", host: v6 ? host.replace(/-/g, ":") : host, port };
 }
 
-/** Signatures remembered per generation of the MAC memo (see #mac). */
-const MAC_MEMO_CAPACITY = 1024;
-
 export class RouteSigner {
-  readonly #key: Buffer;
   /**
-   * Recent MACs by their input. A dialog's signature is computed when the INVITE is forwarded and checked again on
-   * its ACK, often its BYE, and every other in-dialog request: the same HMAC over the same input each time, and
-   * node's createHmac (a stream object per call) was 6% of the gateway's CPU. The memo caches the pure function
-   * HMAC(key, input), so verification still compares the presented signature with the right one; it is bounded and
-   * starts a new generation when full, like the parse memo (sip/memo.ts).
+   * HMAC(key, input) truncated, remembered per input by the bounded memo the parser uses (sip/memo.ts). A dialog's
+   * signature is computed when the INVITE is forwarded and checked again on its ACK and often its BYE: the same HMAC
+   * over the same input, and node's createHmac (a stream object per call) was 6% of the gateway's CPU. The memo
+   * caches the pure function, so verification still compares the presented signature with the right one.
    */
-  #macs = new Map<string, Buffer>();
+  readonly #hmac: (input: string) => Buffer | undefined;
 
   constructor(secret: string) {
-    this.#key = Buffer.from(secret, "utf8");
+    const key = Buffer.from(secret, "utf8");
+    this.#hmac = memoize((input) => createHmac("sha256", key).update(input).digest().subarray(0, SIG_BYTES));
   }
 
   #mac(dialogId: string, target: string, destinationId: string, ftag: string): Buffer {
-    const input = `${dialogId}|${target}|${destinationId}|${ftag}`;
-    let mac = this.#macs.get(input);
-    if (mac === undefined) {
-      mac = createHmac("sha256", this.#key).update(input).digest().subarray(0, SIG_BYTES);
-      if (this.#macs.size >= MAC_MEMO_CAPACITY) this.#macs = new Map();
-      this.#macs.set(input, mac);
-    }
-    return mac;
+    return this.#hmac(`${dialogId}|${target}|${destinationId}|${ftag}`) as Buffer;
   }
 
   /** The `;d=..;t=..;i=..;s=..` parameters for a Record-Route URI. */

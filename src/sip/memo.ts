@@ -1,5 +1,5 @@
 /**
- * A bounded memo for the pure parses of header values.
+ * A bounded memo for the pure parses of header values (and other pure functions of message text: route-token MACs).
  *
  * The same From, To, Via, Route and Request-URI text comes back in every message of a call: the INVITE, each of its
  * responses, the ACK and the BYE carry it unchanged. Parsing it once per call instead of once per message is most of
