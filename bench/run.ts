@@ -6,7 +6,7 @@
  *   npm run bench -- --quick            2–3 min: steps 500, 1000, 2000 of 5 s; hold 5,000
  *   npm run bench -- --smoke --out DIR  CI smoke: one step of 200 calls at 50/s, no hold, report in DIR
  *
- * Options: --rates 500,1000  --duration S  --systems kamailio,switchboard,switchboard-redis  --hold 5000,20000 | --no-hold
+ * Options: --rates 500,1000  --duration S  --systems kamailio,switchboard,switchboard-redis,switchboard-workers  --hold 5000,20000 | --no-hold
  *          --hold-rate N (at most; lower for a system whose max clean rate is lower)
  *          --hold-settle S (seconds without new calls before memory is read; 35 = past 64×T1, 8 in --quick)
  *          --no-direct  --no-retry  --no-verify  --out DIR (default bench/)  --keep (keep the work dir)
@@ -36,6 +36,7 @@ import {
   type GatewayEntry,
   type System,
   type SystemName,
+  SYSTEM_NAMES,
 } from "./lib/systems.ts";
 import { runStep, type StepResult } from "./lib/step.ts";
 import { startUas, type Uas } from "./lib/sipp.ts";
@@ -92,10 +93,10 @@ function parseArgs(argv: readonly string[]): Options {
   }[mode];
   const rates = nums(val("--rates")) ?? defaults.rates;
   const custom = val("--rates") !== undefined || val("--duration") !== undefined;
-  const systems = (val("--systems") ?? (smoke ? "kamailio,switchboard" : "kamailio,switchboard,switchboard-redis"))
+  const systems = (val("--systems") ?? (smoke ? "kamailio,switchboard" : SYSTEM_NAMES.join(",")))
     .split(",")
     .map((s) => s.trim())
-    .filter((s): s is SystemName => s === "kamailio" || s === "switchboard" || s === "switchboard-redis");
+    .filter((s): s is SystemName => (SYSTEM_NAMES as readonly string[]).includes(s));
   return {
     mode: custom && mode === "full" ? "custom" : mode,
     rates: [...new Set(rates)].sort((a, b) => a - b),

@@ -28,6 +28,12 @@ export type EndDialogPort = (dialogId: string) => Promise<"ended" | "not-found">
  */
 export type HealthPort = (destination: Destination) => { state: string; routable: boolean } & Record<string, unknown>;
 
+export interface AdminStatus {
+  readonly ready: boolean;
+  readonly draining: boolean;
+  readonly counters: Record<string, number>;
+}
+
 export interface AdminPorts {
   readonly token: string;
   readonly catalog: Catalog;
@@ -39,7 +45,7 @@ export interface AdminPorts {
   /** Default: the admin state is the state (no health checking). */
   readonly health?: HealthPort;
   /** Liveness and counters of the gateway (transactions, messages, drops...). */
-  status(): { ready: boolean; draining: boolean; counters: Record<string, number> };
+  status(): AdminStatus | Promise<AdminStatus>;
   /** Told of every failure answered with 500, so it reaches the operator's log (the client sees no details). */
   readonly onInternalError?: (error: unknown, request: { method: string; path: string }) => void;
 }
@@ -82,8 +88,8 @@ export function createAdminApp(ports: AdminPorts): Hono {
   };
   const oneWithLoad = async (d: Destination) => (await withLoad([d]))[0];
 
-  app.get("/healthz", (c) => {
-    const status = ports.status();
+  app.get("/healthz", async (c) => {
+    const status = await ports.status();
     const healthy = status.ready && !status.draining;
     return c.json({ status: healthy ? "ok" : status.draining ? "draining" : "starting" }, healthy ? 200 : 503);
   });
@@ -93,7 +99,7 @@ export function createAdminApp(ports: AdminPorts): Hono {
 
   app.use("/v1/*", bearerAuth({ token: ports.token }));
 
-  app.get("/v1/status", (c) => c.json(ports.status()));
+  app.get("/v1/status", async (c) => c.json(await ports.status()));
 
   // Sets (kamailio dispatcher sets, OpenSIPS load_balancer groups).
   app.get("/v1/sets", async (c) => c.json(await catalog.listSets()));

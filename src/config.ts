@@ -149,6 +149,17 @@ const ConfigInput = v.object({
   webhookSecret: optionalString(16, "the webhook secret"),
   redisUrl: v.optional(v.pipe(v.string(), v.regex(/^rediss?:\/\/\S+$/i, "must be redis://HOST:PORT"))),
   tickIntervalMs: v.optional(integerFrom(100, 600_000), 5000),
+  /**
+   * Gateway workers (threads) sharing the SIP port, each owning the transactions of its share of Call-IDs
+   * (gateway/shard-pool.ts): "auto" is one per core; 1 runs everything on the main thread.
+   */
+  workers: v.optional(
+    v.union([
+      v.pipe(v.literal("auto"), v.transform(() => 0)),
+      integerFrom(1, 32),
+    ], "must be auto or a whole number from 1 to 32"),
+    1,
+  ),
   logLevel: v.optional(v.picklist(["debug", "info", "warn", "error"], "must be debug, info, warn or error"), "info"),
 });
 
@@ -188,6 +199,7 @@ export const ENV_FIELDS: Readonly<Record<string, keyof Config>> = {
   SWITCHBOARD_WEBHOOK_SECRET: "webhookSecret",
   SWITCHBOARD_TICK_INTERVAL: "tickIntervalMs",
   SWITCHBOARD_LOG_LEVEL: "logLevel",
+  SWITCHBOARD_WORKERS: "workers",
 };
 
 const FIELD_TO_ENV = new Map(Object.entries(ENV_FIELDS).map(([env, field]) => [field as string, env]));

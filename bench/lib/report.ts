@@ -52,6 +52,7 @@ export const COLORS: Record<SystemName | "direct", string> = {
   kamailio: "#d62728",
   switchboard: "#1f77b4",
   "switchboard-redis": "#2ca02c",
+  "switchboard-workers": "#9467bd",
   direct: "#7f7f7f",
 };
 

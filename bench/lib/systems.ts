@@ -6,7 +6,9 @@
  * - `switchboard`: the gateway as `npm start` runs it (`node --enable-source-maps dist/gateway/main.mjs start`, built
  *   by the harness; `--gateway tsx` runs `node --import tsx src/gateway/main.ts start` instead) with the in-process
  *   dialog store, UDP only, its default timers, SWITCHBOARD_LOG_LEVEL=warn;
- * - `switchboard-redis`: the same gateway with SWITCHBOARD_REDIS_URL pointing at a redis-server started here.
+ * - `switchboard-redis`: the same gateway with SWITCHBOARD_REDIS_URL pointing at a redis-server started here;
+ * - `switchboard-workers`: the in-process store with SWITCHBOARD_WORKERS=2 (two threads sharing the SIP port, one
+ *   per core of the benchmark machine; src/gateway/shard-pool.ts).
  *
  * Every system gives the PIDs whose CPU and memory are its cost: the balancer's process tree, plus the store's
  * (redis-server) reported separately.
@@ -25,12 +27,17 @@ import { processTree } from "./procfs.ts";
 
 export const KAMAILIO_CFG = fileURLToPath(new URL("../kamailio.cfg", import.meta.url));
 
-export type SystemName = "kamailio" | "switchboard" | "switchboard-redis";
+export type SystemName = "kamailio" | "switchboard" | "switchboard-redis" | "switchboard-workers";
+export type SwitchboardName = Exclude<SystemName, "kamailio">;
+export const SYSTEM_NAMES: readonly SystemName[] = ["kamailio", "switchboard", "switchboard-redis", "switchboard-workers"];
+/** Gateway workers of the workers variant. */
+export const BENCH_WORKERS = 2;
 
 export const LABELS: Record<SystemName | "direct", string> = {
   kamailio: "Kamailio 5.6",
   switchboard: "switchboard (in-process store)",
   "switchboard-redis": "switchboard (Redis store)",
+  "switchboard-workers": `switchboard (${BENCH_WORKERS} workers, in-process store)`,
   direct: "sipp → UAS direct",
 };
 
@@ -187,7 +194,7 @@ const SECRET = "bench-record-route-secret-0123456789abcdef";
 
 class SwitchboardSystem implements System {
   constructor(
-    readonly name: "switchboard" | "switchboard-redis",
+    readonly name: SwitchboardName,
     readonly port: number,
     private readonly proc: ManagedProcess,
     private readonly redis: RedisServer | undefined,
@@ -227,7 +234,7 @@ class SwitchboardSystem implements System {
   }
 }
 
-export async function startSwitchboard(name: "switchboard" | "switchboard-redis", o: StartOptions): Promise<System> {
+export async function startSwitchboard(name: SwitchboardName, o: StartOptions): Promise<System> {
   const dir = join(o.dir, name);
   await mkdir(dir, { recursive: true });
   const redis = name === "switchboard-redis" ? await startRedisServer({ maxLifetimeMs: o.lifetimeMs }) : undefined;
@@ -242,6 +249,7 @@ export async function startSwitchboard(name: "switchboard" | "switchboard-redis"
     SWITCHBOARD_DATA_DIR: join(dir, "data"),
     SWITCHBOARD_LOG_LEVEL: "warn",
     ...(redis ? { SWITCHBOARD_REDIS_URL: redis.url } : {}),
+    SWITCHBOARD_WORKERS: name === "switchboard-workers" ? String(BENCH_WORKERS) : "1",
   };
   // the gateway's own defaults otherwise (SWITCHBOARD_BRANCH_TIMEOUT 4000 = Kamailio's fr_timer in bench/kamailio.cfg)
   delete env.SWITCHBOARD_BRANCH_TIMEOUT;

@@ -3,6 +3,7 @@
  * the admin/function HTTP server. Used by the CLI (main.ts) and by tests that want a gateway in-process.
  */
 import { createServer, type Server } from "node:http";
+import { availableParallelism } from "node:os";
 import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
 import type { Config } from "../config.ts";
@@ -22,18 +23,22 @@ import { isHealthStore } from "../dialog/health.ts";
 import { DEFAULT_HEALTH_POLICY } from "../health/state.ts";
 import { WebhookSender } from "../webhook/sender.ts";
 import { HealthMonitor } from "./health-monitor.ts";
+import type { TrafficEvidence } from "../health/state.ts";
+import type { Target } from "../proxy/route-token.ts";
 import { IdMint } from "../proxy/ids.ts";
 import { statusReason } from "../sip/response.ts";
-import { RouteSigner } from "../proxy/route-token.ts";
 import { systemClock, type Clock } from "../transaction/clock.ts";
 import { OurAddresses, pickAdvertisedHost } from "./addresses.ts";
 import { Counters } from "./counters.ts";
 import type { Logger } from "./log.ts";
-import { ProxyCore, type RouteHandler } from "./proxy-core.ts";
+import type { ProxyCore, RouteHandler } from "./proxy-core.ts";
+import { buildProxyCore, supervision } from "./core-build.ts";
+import { ShardPool } from "./shard-pool.ts";
+import { shardOfCallId } from "./shard.ts";
 import { remoteRoute } from "./remote-route.ts";
 import type { Transport } from "./transport.ts";
 import { TcpTransport } from "./transport-tcp.ts";
-import { UdpTransport } from "./transport-udp.ts";
+import { assertUdpPortFree, UdpTransport } from "./transport-udp.ts";
 
 export interface GatewayDeps {
   readonly config: Config;
@@ -56,6 +61,8 @@ export interface Gateway {
   readonly destinations: { snapshot(): readonly DestinationView[] };
   readonly counters: Counters;
   readonly core: ProxyCore;
+  /** Threads sharing the SIP work (1: the main thread alone). */
+  readonly shards: number;
   /** Graceful stop: no new calls, wait (bounded) for transactions in flight, then close everything. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -89,8 +96,15 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         }, Date.now)
       : memoryStore!);
 
+  // Gateway workers: config 0 ("auto") is one per core; more than one shares each UDP port between threads.
+  const shards = Math.min(config.workers === 0 ? availableParallelism() : config.workers, 32);
+  if (shards > 1) {
+    for (const spec of config.sipListen) if (spec.transport === "udp") await assertUdpPortFree(spec.host, spec.port);
+  }
   const transports: Transport[] = config.sipListen.map((spec) =>
-    spec.transport === "udp" ? new UdpTransport(spec.host, spec.port) : new TcpTransport(spec.host, spec.port, { maxMessageSize: config.maxMessageSize }),
+    spec.transport === "udp"
+      ? new UdpTransport(spec.host, spec.port, { shared: shards > 1 })
+      : new TcpTransport(spec.host, spec.port, { maxMessageSize: config.maxMessageSize }),
   );
   const byKind = new Map(transports.map((t) => [t.kind, t] as const));
 
@@ -119,44 +133,61 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
 
   const gatewayId = new IdMint().next();
   let core: ProxyCore | undefined;
+  let pool: ShardPool | undefined;
   const started = transports.map((transport) => transport.start(
-      (data, source) => core?.handle(data, source),
+      (data, source) => (pool ? pool.receive(data, source) : core?.handle(data, source)),
       (head, status, reason, source) => core?.rejectFrame(head, status, reason, source),
     ));
   await Promise.all(started);
   const listens = transports.map((t) => t.local);
   const addresses = new OurAddresses(pickAdvertisedHost(config.advertise, listens), listens);
 
-  core = new ProxyCore(
-    {
-      clock,
-      epochNow: Date.now,
-      timers: { t1: config.t1Ms, t2: config.t2Ms, t4: config.t4Ms },
-      addresses,
-      ids: new IdMint(),
-      signer: new RouteSigner(deps.secret),
-      dialogs,
-      dialogTtlMs: config.dialogTtlS * 1000,
-      setupTtlMs: config.timerCMs + 64 * config.t1Ms + config.branchTimeoutMs,
-      branchTimeoutMs: config.branchTimeoutMs,
-      timerCMs: config.timerCMs,
-      evidence: (destinationId, evidence) => monitor?.traffic(destinationId, evidence),
-      failover: { codes: new Set(config.failoverCodes), maxAttempts: config.failoverMaxAttempts, budgetMs: config.failoverBudgetMs },
-      gatewayId,
-      log,
-      counters,
-      send(target, data, onError, connectionId) {
-        const transport = byKind.get(target.transport);
-        if (!transport) {
-          onError?.(new Error(`no ${target.transport} transport configured`));
-          return;
-        }
-        transport.send(target.host, target.port, data, onError, connectionId);
-      },
-    },
-    { route, maxMessageSize: config.maxMessageSize, eventHeaders: () => headerNames(catalog.snapshot()) },
-  );
+  const eventHeaders = () => headerNames(catalog.snapshot());
+  const evidence = (destinationId: string, e: TrafficEvidence) => monitor?.traffic(destinationId, e);
+  const send = (target: Target, data: Uint8Array, onError?: (error: Error) => void, connectionId?: number) => {
+    const transport = byKind.get(target.transport);
+    if (!transport) {
+      onError?.(new Error(`no ${target.transport} transport configured`));
+      return;
+    }
+    transport.send(target.host, target.port, data, onError, connectionId);
+  };
+  core = buildProxyCore({
+    config,
+    secret: deps.secret,
+    clock,
+    addresses,
+    ids: shards > 1 ? IdMint.forShard(0) : new IdMint(),
+    dialogs,
+    gatewayId,
+    log,
+    counters,
+    route,
+    eventHeaders,
+    evidence,
+    send,
+  });
   const proxy = core;
+  if (shards > 1) {
+    try {
+      pool = await ShardPool.start({
+        shards,
+        worker: { config, secret: deps.secret, gatewayId, advertisedHost: addresses.advertisedHost, listens, eventHeaders: eventHeaders() },
+        core: proxy,
+        store: dialogs,
+        route,
+        eventHeaders,
+        evidence,
+        send,
+        log,
+      });
+    } catch (error) {
+      await Promise.all(transports.map((t) => t.close()));
+      await ownCatalog?.close();
+      throw error;
+    }
+  }
+  const workers = pool;
 
   // Health: OPTIONS probes on the timer, evidence from calls, state changes logged, counted and posted.
   const webhooks =
@@ -194,11 +225,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         if (result.expired > 0) counters.inc("reconcile.expired", result.expired);
         if (result.failed > 0) counters.inc("reconcile.failed", result.failed);
         await health?.apply(result.health, result.probes);
-        await proxy.superviseDialogs({
-          pingIntervalMs: config.dialogPingMs,
-          maxDurationMs: config.maxCallDurationS * 1000,
-          timeoutMs: Math.min(4000, Math.max(500, config.dialogPingMs / 2)),
-        });
+        await Promise.all([proxy.superviseDialogs(supervision(config)), workers?.tick(supervision(config))]);
       })
       .catch((error) => {
         counters.inc("tick.errors");
@@ -206,6 +233,20 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       })
       .finally(() => (ticking = false));
   }, config.tickIntervalMs).unref();
+
+  /** End a call on the shard that supervises it (its Call-ID's), so that shard forgets it too. */
+  const endDialog = async (id: string): Promise<"ended" | "not-found"> => {
+    if (!workers) return proxy.endDialog(id);
+    const dialog = await dialogs.get(id).catch(() => undefined);
+    if (dialog) {
+      const shard = shardOfCallId(dialog.callId, shards);
+      return shard === 0 ? proxy.endDialog(id) : workers.endDialog(id, shard);
+    }
+    for (let shard = 0; shard < shards; shard++) {
+      if ((await (shard === 0 ? proxy.endDialog(id) : workers.endDialog(id, shard))) === "ended") return "ended";
+    }
+    return "not-found";
+  };
 
   const app = new Hono();
   app.route(
@@ -215,7 +256,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       catalog,
       dialogs,
       load: (ids) => dialogs.load(ids),
-      endDialog: (id) => proxy.endDialog(id),
+      endDialog: (id) => endDialog(id),
       onInternalError: (error, request) => {
         counters.inc("errors.admin-internal");
         log.log("error", "admin API request failed", { ...request, error: String((error as Error)?.stack ?? error) });
@@ -237,10 +278,23 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
             },
           }
         : {}),
-      status: () => {
+      status: async () => {
         const all: Record<string, number> = { ...counters.snapshot(), "transactions.pending": proxy.pending };
-        for (const t of transports) for (const [k, v] of Object.entries(t.counters)) all[`transport.${k}`] = v;
-        return { ready: true, draining: proxy.draining, counters: all };
+        const add = (key: string, value: number) => (all[key] = (all[key] ?? 0) + value);
+        for (const t of transports) for (const [k, v] of Object.entries(t.counters)) add(`transport.${k}`, v);
+        if (workers) {
+          add("workers.forwarded", workers.forwarded);
+          all["workers.0.messages"] = counters.get("messages.received");
+          for (const shard of await workers.status()) {
+            add(`workers.${shard.shard}.messages`, shard.counters["messages.received"] ?? 0);
+            for (const [k, v] of Object.entries(shard.counters)) add(k, v);
+            for (const [k, v] of Object.entries(shard.transports)) add(`transport.${k}`, v);
+            add("transactions.pending", shard.pending);
+            add("workers.forwarded", shard.forwarded);
+          }
+          all["workers"] = shards;
+        }
+        return { ready: true, draining: proxy.draining, counters: Object.fromEntries(Object.entries(all).sort(([a], [b]) => a.localeCompare(b))) };
       },
     }),
   );
@@ -265,12 +319,16 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     destinations,
     counters,
     core: proxy,
+    shards,
     async stop(graceMs = config.shutdownGraceMs) {
       proxy.drain();
+      workers?.drain();
+      const inFlight = async () => proxy.inFlight + (workers ? (await workers.status()).reduce((n, s) => n + s.inFlight, 0) : 0);
       const deadline = Date.now() + graceMs;
-      while (proxy.inFlight > 0 && Date.now() < deadline) {
+      while ((await inFlight()) > 0 && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
+      await workers?.stop();
       proxy.dispose();
       clearInterval(ticker);
       await webhooks?.drain(1000);

@@ -19,14 +19,25 @@ function literalLookup(address: string, options: LookupOneOptions | number, call
 /** Large enough to ride out bursts at thousands of calls per second without kernel drops. */
 const SOCKET_BUFFER_BYTES = 8 * 1024 * 1024;
 
+export interface UdpOptions {
+  /**
+   * Bind with SO_REUSEADDR so the gateway's worker threads each have a socket on the same port (shard-pool.ts): each
+   * sends from the address its calls know, and Linux delivers unicast to the socket bound last, whose thread hands
+   * every message to the shard that owns it. The main thread checks first that no one else holds the port.
+   */
+  readonly shared?: boolean;
+}
+
 export class UdpTransport implements Transport {
   readonly kind = "udp" as const;
   #socket: Socket | undefined;
   #local: LocalAddress;
+  readonly #shared: boolean;
   readonly counters = { udpReceived: 0, udpSent: 0, udpSendErrors: 0 };
 
-  constructor(host: string, port: number) {
+  constructor(host: string, port: number, options: UdpOptions = {}) {
     this.#local = { transport: "udp", host, port };
+    this.#shared = options.shared ?? false;
   }
 
   get local(): LocalAddress {
@@ -36,7 +47,7 @@ export class UdpTransport implements Transport {
   start(onMessage: MessageHandler): Promise<void> {
     // Every address we send to is an IP literal (destinations resolve when configured, responses go to received):
     // answering the socket's lookup at once spares dgram a dns.lookup and a process.nextTick per datagram.
-    const socket = createSocket({ type: isIPv6(this.#local.host) ? "udp6" : "udp4", reuseAddr: false, lookup: literalLookup });
+    const socket = createSocket({ type: isIPv6(this.#local.host) ? "udp6" : "udp4", reuseAddr: this.#shared, lookup: literalLookup });
     this.#socket = socket;
     socket.on("message", (data, rinfo) => {
       this.counters.udpReceived++;
@@ -87,4 +98,23 @@ export class UdpTransport implements Transport {
     if (!socket) return Promise.resolve();
     return new Promise((resolve) => socket.close(() => resolve()));
   }
+}
+
+/**
+ * Fails with EADDRINUSE when another socket holds the port: a shared (SO_REUSEADDR) bind alone would succeed next to
+ * a gateway already running there and split its traffic. Port 0 (any free port) is always free.
+ */
+export async function assertUdpPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = createSocket({ type: isIPv6(host) ? "udp6" : "udp4", reuseAddr: false });
+  await new Promise<void>((resolve, reject) => {
+    probe.once("error", reject);
+    probe.bind(port, host, () => resolve());
+  }).finally(() => new Promise<void>((resolve) => {
+    try {
+      probe.close(() => resolve());
+    } catch {
+      resolve();
+    }
+  }));
 }

@@ -1,6 +1,7 @@
 /**
  * Capacity across two gateways sharing one Redis (real redis-server) and one SQL catalog: set "pstn", least-loaded on
  * "calls", three sipp UAS destinations with capacities 10, 20 and 30; every call takes 1 unit (rule resources).
+ * Gateway A runs two workers (SWITCHBOARD_WORKERS=2: each reserves for its own calls through A's store), B one.
  *
  * 70 long calls (uac-hold-or-503.xml) are attempted at once, 35 through gateway A and 35 through gateway B.
  * Proves, seen from the endpoints rather than from the gateway's own numbers:
@@ -64,7 +65,7 @@ test(
     const redis = await startRedisServer();
     h.defer(() => redis.stop());
     const databaseUrl = catalogUrl(h.dir);
-    const a = await startEngineGateway({ name: "gw-a", dir: h.dir, redis, databaseUrl });
+    const a = await startEngineGateway({ name: "gw-a", dir: h.dir, redis, databaseUrl, env: { SWITCHBOARD_WORKERS: "2" } });
     h.defer(() => a.stop());
 
     const ports = (await freePorts(7)) as number[];

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import type { Harness } from "./harness.ts";
 import { freePorts } from "./ports.ts";
 import { runUac, startUas, summarize, type SipTransport } from "./sipp.ts";
-import { startGateway } from "./gateway.ts";
+import { startGateway, type Gateway } from "./gateway.ts";
 import { callIds, select } from "./sipp-log.ts";
 import { dialogStickinessProblems, leftoverGatewayRoutes, percent } from "./checks.ts";
 import { waitUntil } from "./process.ts";
@@ -14,16 +14,27 @@ import { waitUntil } from "./process.ts";
 export const CALLS = 1000;
 export const RATE = 100;
 
-export async function runBalance(h: Harness, transport: SipTransport): Promise<void> {
+export interface BalanceOptions {
+  /** Extra gateway environment (e.g. SWITCHBOARD_WORKERS). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Transport of the destinations when it differs from the caller's. */
+  readonly destinationTransport?: SipTransport;
+  /** Further checks on the gateway once the calls are over. */
+  readonly after?: (gw: Gateway) => Promise<void>;
+}
+
+export async function runBalance(h: Harness, transport: SipTransport, options: BalanceOptions = {}): Promise<void> {
   const [gwPort, httpPort, portA, portB, uacPort] = (await freePorts(5)) as [number, number, number, number, number];
-  const uasA = await startUas({ scenario: "uas.xml", port: portA, transport, dir: h.dir, name: "uas-a" });
-  const uasB = await startUas({ scenario: "uas.xml", port: portB, transport, dir: h.dir, name: "uas-b" });
-  const suffix = transport === "tcp" ? ";transport=tcp" : "";
+  const toward = options.destinationTransport ?? transport;
+  const uasA = await startUas({ scenario: "uas.xml", port: portA, transport: toward, dir: h.dir, name: "uas-a" });
+  const uasB = await startUas({ scenario: "uas.xml", port: portB, transport: toward, dir: h.dir, name: "uas-b" });
+  const suffix = toward === "tcp" ? ";transport=tcp" : "";
   const gw = await startGateway({
     sipPort: gwPort,
     httpPort,
     destinations: [`sip:127.0.0.1:${portA}${suffix}`, `sip:127.0.0.1:${portB}${suffix}`],
     dir: h.dir,
+    ...(options.env ? { env: options.env } : {}),
   });
   h.defer(() => gw.stop());
 
@@ -90,4 +101,5 @@ export async function runBalance(h: Harness, transport: SipTransport): Promise<v
 
   // 6. the gateway survived the load
   assert.ok(gw.running, `gateway exited during the run${ctx}`);
+  await options.after?.(gw);
 }
