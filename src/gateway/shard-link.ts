@@ -64,10 +64,18 @@ export interface LinkHandlers {
   readonly notices?: Readonly<Record<string, (...args: never[]) => void>>;
 }
 
-/** One end of a link: calls with answers (promises), notices and inbound messages. */
+/**
+ * One end of a link: calls with answers (promises), notices and inbound messages.
+ *
+ * What one turn of the event loop sends goes as one batch, posted after the turn's I/O (setImmediate): waking the
+ * other thread costs more than the message itself, and under load one poll reads many datagrams, each of which
+ * may send a message or a call.
+ */
 export class ShardLink {
   readonly #port: Port;
   readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  #outbox: Wire[] = [];
+  #flushing = false;
   #next = 0;
   #closed = false;
 
@@ -75,7 +83,7 @@ export class ShardLink {
     this.#port = port;
     const calls = handlers.calls ?? {};
     const notices = handlers.notices ?? {};
-    port.on("message", (message: Wire) => {
+    const receive = (message: Wire): void => {
       switch (message.k) {
         case "in":
           handlers.inbound?.(message);
@@ -95,12 +103,30 @@ export class ShardLink {
           this.#answer(message, calls[message.op] as ((...args: unknown[]) => unknown) | undefined);
           return;
       }
+    };
+    port.on("message", (batch: Wire[]) => {
+      for (const message of batch) receive(message);
     });
   }
 
+  #post(message: Wire): void {
+    if (this.#closed) return;
+    this.#outbox.push(message);
+    if (this.#flushing) return;
+    this.#flushing = true;
+    setImmediate(this.#flush);
+  }
+
+  readonly #flush = (): void => {
+    this.#flushing = false;
+    const batch = this.#outbox;
+    this.#outbox = [];
+    if (!this.#closed && batch.length > 0) this.#port.postMessage(batch);
+  };
+
   #answer(message: Call, handler: ((...args: unknown[]) => unknown) | undefined): void {
     const reply = (answer: Omit<Answer, "k" | "id">) => {
-      if (!this.#closed) this.#port.postMessage({ k: "ret", id: message.id, ...answer });
+      this.#post({ k: "ret", id: message.id, ...answer });
     };
     if (!handler) {
       reply({ ok: false, error: `no such call: ${message.op}` });
@@ -121,16 +147,16 @@ export class ShardLink {
     const id = ++this.#next;
     return new Promise<T>((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      this.#port.postMessage({ k: "call", id, op, args } satisfies Call);
+      this.#post({ k: "call", id, op, args } satisfies Call);
     });
   }
 
   notify(op: string, ...args: unknown[]): void {
-    if (!this.#closed) this.#port.postMessage({ k: "note", op, args } satisfies Notice);
+    this.#post({ k: "note", op, args } satisfies Notice);
   }
 
   forward(message: Inbound): void {
-    if (!this.#closed) this.#port.postMessage(message);
+    this.#post(message);
   }
 
   /** Fail every call still waiting (the other end is gone). */
