@@ -49,3 +49,15 @@ test("one error lists every bad field, named by its variable", () => {
   }
   assert.ok(result.error.problems.length >= 7, text);
 });
+
+test("SWITCHBOARD_WORKERS: 1 by default, a count, or auto (0: one per core); anything else is named", () => {
+  const workers = (value?: string | number, file = false) => {
+    const result = file ? parseConfig({}, { workers: value }) : parseConfig(value === undefined ? {} : { SWITCHBOARD_WORKERS: String(value) });
+    return result.ok ? result.config.workers : result.error.message;
+  };
+  assert.equal(workers(), 1);
+  assert.equal(workers("4"), 4);
+  assert.equal(workers(2, true), 2);
+  assert.equal(workers("auto"), 0);
+  for (const bad of ["0", "33", "two", "-1"]) assert.match(String(workers(bad)), /SWITCHBOARD_WORKERS \(workers\)/, bad);
+});

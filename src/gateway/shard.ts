@@ -49,11 +49,14 @@ function hashValue(data: Uint8Array, from: number, to: number): number {
 }
 
 const BRANCH_MARK = `branch=${BRANCH_PREFIX}`;
+/** How much of a top Via line is searched for our branch (ours: transport, host:port, branch, rport, received). */
+const VIA_SCAN_BYTES = 512;
 
 /** The shard tagged in our branch on this (top) Via line, or -1. */
 function viaShard(data: Uint8Array, from: number, to: number, shards: number): number {
   // Our Via is written by us with this exact spelling and echoed back verbatim (§8.2.6.2, §16.7 step 3).
-  const text = String.fromCharCode.apply(null, data.subarray(from, to) as unknown as number[]);
+  // Our branch sits near the start of our Via; a hostile kilobyte-long line is not decoded whole.
+  const text = String.fromCharCode.apply(null, data.subarray(from, Math.min(to, from + VIA_SCAN_BYTES)) as unknown as number[]);
   const at = text.indexOf(BRANCH_MARK);
   if (at < 0) return -1;
   const comma = text.indexOf(",");
