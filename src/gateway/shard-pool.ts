@@ -13,6 +13,7 @@ import type { DialogStore } from "../dialog/dialog.ts";
 import type { RequestEvent } from "../events/route.ts";
 import type { TrafficEvidence } from "../health/state.ts";
 import type { Target } from "../proxy/route-token.ts";
+import type { CorePorts } from "./core-build.ts";
 import type { Logger } from "./log.ts";
 import type { ProxyCore, RouteHandler } from "./proxy-core.ts";
 import { shardOf } from "./shard.ts";
@@ -31,9 +32,9 @@ export interface ShardPoolDeps {
   readonly store: DialogStore;
   readonly route: RouteHandler;
   readonly eventHeaders: () => readonly string[];
-  readonly evidence: (destinationId: string, evidence: TrafficEvidence) => void;
+  readonly evidence: CorePorts["evidence"];
   /** The main thread's send (TCP connections live here). */
-  readonly send: (target: Target, data: Uint8Array, onError?: (error: Error) => void, connectionId?: number) => void;
+  readonly send: CorePorts["send"];
   readonly log: Logger;
   /** Milliseconds to wait for a worker to come up. */
   readonly startTimeoutMs?: number;
