@@ -14,6 +14,8 @@
  *          --gateway dist|tsx (dist, the default: what `npm start` runs, built first with `npm run build`;
  *          tsx: node --import tsx src/gateway/main.ts start, what the e2e tests run)
  *          --render results.json [--out DIR] (only re-render RESULTS.md and chart.svg from a finished run)
+ *          --profile DIR (switchboard runs with node --cpu-prof; one .cpuprofile per gateway process under DIR/<system>/;
+ *          summarise with `node --import tsx bench/profile.ts DIR/switchboard/*.cpuprofile`)
  *
  * Writes OUT/RESULTS.md, OUT/results.json, OUT/chart.svg. Exit code 0 when the harness ran (whatever the systems
  * did), 1 when it could not run at all. Logs, sipp statistics and response-time files go to a temporary work
@@ -21,7 +23,7 @@
  */
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execFileSync } from "node:child_process";
 import { freePorts } from "../tests/support/ports.ts";
@@ -63,6 +65,7 @@ interface Options {
   keep: boolean;
   maxMinutes: number;
   gateway: GatewayEntry;
+  profileDir: string | undefined;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -75,7 +78,7 @@ function parseArgs(argv: readonly string[]): Options {
     s === undefined ? undefined : s.split(",").map((x) => Number(x.trim())).filter((x) => Number.isFinite(x) && x > 0);
   const known = new Set([
     "--quick", "--smoke", "--rates", "--duration", "--systems", "--hold", "--no-hold", "--hold-rate", "--hold-settle", "--no-direct",
-    "--no-retry", "--no-verify", "--out", "--keep", "--max-minutes", "--gateway", "--render", "--help",
+    "--no-retry", "--no-verify", "--out", "--keep", "--max-minutes", "--gateway", "--render", "--profile", "--help",
   ]);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
@@ -112,6 +115,7 @@ function parseArgs(argv: readonly string[]): Options {
     keep: has("--keep"),
     maxMinutes: Number(val("--max-minutes") ?? defaults.maxMinutes),
     gateway: val("--gateway") === "tsx" ? "tsx" : "dist",
+    profileDir: val("--profile") === undefined ? undefined : resolve(val("--profile") as string),
   };
 }
 
@@ -258,6 +262,7 @@ async function main(): Promise<number> {
           destinations: [peersOf(name).uas[0].port, peersOf(name).uas[1].port],
           lifetimeMs,
           gatewayEntry: o.gateway,
+          ...(o.profileDir ? { profileDir: o.profileDir } : {}),
         });
         running.set(name, sys);
         if (o.verify) {
