@@ -7,7 +7,7 @@
  * describes all of it.
  */
 import { Hono, type Context } from "hono";
-import { bearerAuth } from "hono/bearer-auth";
+import { tokenAuth } from "./token.ts";
 import type { Catalog, CatalogError, CatalogResult, Destination } from "../src/db/catalog.ts";
 import { ensureDefaultSet } from "../src/db/quick-start.ts";
 import { DestinationPatchSchema, NewDestinationSchema, StateChangeSchema } from "../src/destination/destination.ts";
@@ -97,7 +97,7 @@ export function createAdminApp(ports: AdminPorts): Hono {
   // Registered before the token check: the API description is public, like /healthz.
   app.get("/v1/openapi.json", (c) => c.json(openApiDocument));
 
-  app.use("/v1/*", bearerAuth({ token: ports.token }));
+  app.use("/v1/*", tokenAuth(ports.token));
 
   app.get("/v1/status", async (c) => c.json(await ports.status()));
 

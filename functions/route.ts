@@ -9,7 +9,7 @@
  * load; the reservation is what guarantees capacity is never exceeded, across any number of gateways).
  */
 import { Hono } from "hono";
-import { bearerAuth } from "hono/bearer-auth";
+import { tokenAuth } from "./token.ts";
 import { select, STATEFUL, type AlgorithmName, type Candidate } from "../src/balancer/index.ts";
 import { hashKeyFor } from "../src/balancer/hash.ts";
 import type { CatalogSnapshot, DestinationView } from "../src/db/catalog.ts";
@@ -123,7 +123,7 @@ export function localState(): RoutePorts["state"] {
 /** `token`: when set, callers must send `Authorization: Bearer <token>` (the gateway does in remote mode). */
 export function createRouteApp(ports: RoutePorts, options: { token?: string } = {}): Hono {
   const app = new Hono();
-  if (options.token) app.use("/v1/route", bearerAuth({ token: options.token }));
+  if (options.token) app.use("/v1/route", tokenAuth(options.token));
   app.post("/v1/route", async (c) => {
     const event = await validBody(c, RequestEventSchema);
     if (!event.ok) return event.response;

@@ -9,7 +9,7 @@
  * gateways may tick at once; the probe lease in the store keeps it to one probe per destination per interval.
  */
 import { Hono } from "hono";
-import { bearerAuth } from "hono/bearer-auth";
+import { tokenAuth } from "./token.ts";
 import type { Catalog } from "../src/db/catalog.ts";
 import type { CapacityStore } from "../src/dialog/dialog.ts";
 import type { HealthStore } from "../src/dialog/health.ts";
@@ -63,7 +63,7 @@ export async function tick(ports: TimerPorts): Promise<TickResult> {
 
 export function createTimersApp(ports: TimerPorts, options: { token?: string } = {}): Hono {
   const app = new Hono();
-  if (options.token) app.use("/v1/tick", bearerAuth({ token: options.token }));
+  if (options.token) app.use("/v1/tick", tokenAuth(options.token));
   app.post("/v1/tick", async (c) => c.json(await tick(ports)));
   return app;
 }

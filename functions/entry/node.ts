@@ -49,6 +49,17 @@ app.route(
     onInternalError: (error, request) => console.error(JSON.stringify({ level: "error", msg: "admin API request failed", ...request, error: String((error as Error)?.stack ?? error) })),
   }),
 );
-serve({ fetch: app.fetch, hostname: config.httpListen.host, port: config.httpListen.port }, (info) => {
+const server = serve({ fetch: app.fetch, hostname: config.httpListen.host, port: config.httpListen.port }, (info) => {
   console.log(`switchboard functions on http://${info.address}:${info.port}`);
 });
+
+// SIGTERM/SIGINT: stop accepting, let requests in flight finish (bounded), close the store, exit 0.
+const stop = (): void => {
+  const exit = (): void => {
+    void dialogs.close().catch(() => undefined).finally(() => process.exit(0));
+  };
+  setTimeout(exit, 2000).unref();
+  server.close(exit);
+};
+process.once("SIGTERM", stop);
+process.once("SIGINT", stop);
