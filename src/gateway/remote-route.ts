@@ -9,6 +9,7 @@ import { describeIssues, RouteDecisionSchema, type RequestEvent, type RouteDecis
 import type { Counters } from "./counters.ts";
 import type { Logger } from "./log.ts";
 import type { RouteHandler } from "./proxy-core.ts";
+import { jsonPost, PostTimeout, type JsonPost, type PostReply } from "./json-post.ts";
 
 export interface RemoteRouteOptions {
   readonly url: string;
@@ -17,37 +18,30 @@ export interface RemoteRouteOptions {
   readonly fallback: RouteHandler;
   readonly counters: Counters;
   readonly log: Logger;
-  readonly fetch?: typeof fetch;
+  /** The HTTP transport; default: node:http(s) with kept-alive connections (json-post.ts). */
+  readonly post?: JsonPost;
 }
 
 export function remoteRoute(options: RemoteRouteOptions): RouteHandler {
-  const doFetch = options.fetch ?? fetch;
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
+  const post = options.post ?? jsonPost(options.url, headers);
   const fallback = (event: RequestEvent, why: string, detail?: unknown): RouteDecision | Promise<RouteDecision> => {
     options.counters.inc(`route.remote.fallback.${why}`);
     options.log.log("warn", "route function unavailable, deciding in-process", { why, detail: detail === undefined ? undefined : String(detail) });
     return options.fallback(event);
   };
   return async (event) => {
-    let response: Response;
+    let reply: PostReply;
     try {
-      response = await doFetch(options.url, {
-        method: "POST",
-        headers,
-        body: JSON.stringify(event),
-        signal: AbortSignal.timeout(options.deadlineMs),
-      });
+      reply = await post(JSON.stringify(event), options.deadlineMs);
     } catch (error) {
-      return fallback(event, (error as Error)?.name === "TimeoutError" ? "timeout" : "unreachable", error);
+      return fallback(event, error instanceof PostTimeout ? "timeout" : "unreachable", error);
     }
-    if (!response.ok) {
-      await response.body?.cancel();
-      return fallback(event, "status", response.status);
-    }
+    if (reply.status < 200 || reply.status > 299) return fallback(event, "status", reply.status);
     let body: unknown;
     try {
-      body = await response.json();
+      body = JSON.parse(reply.body);
     } catch (error) {
       return fallback(event, "invalid", error);
     }
