@@ -44,6 +44,10 @@ class IoredisLink implements RedisLink {
       autoResendUnfulfilledCommands: false,
       retryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 10), maxDelay),
       lazyConnect: false,
+      // Commands issued in one event-loop turn (the reservations, dialog writes and releases of every message the
+      // turn handled) go out in one socket write: one syscall and one wake-up of redis-server per batch, not per
+      // command. Replies and failures stay per command; a pipeline is never resent (autoResendUnfulfilledCommands).
+      enableAutoPipelining: true,
       // After close(), a half-open socket is destroyed this soon (default 2 s keeps a closing process alive).
       disconnectTimeout: 200,
     });
