@@ -53,6 +53,7 @@ export const COLORS: Record<SystemName | "direct", string> = {
   switchboard: "#1f77b4",
   "switchboard-redis": "#2ca02c",
   "switchboard-workers": "#9467bd",
+  "switchboard-remote": "#ff7f0e",
   direct: "#7f7f7f",
 };
 
@@ -270,7 +271,9 @@ export function renderMarkdown(run: BenchRun, chartFile: string): string {
       "set, i.e. back through the balancer. Kamailio runs `bench/kamailio.cfg` (tm, rr with loose_route, dialog with `dlg_manage`, " +
       "dispatcher round robin (algorithm 4), failure_route with `ds_next_dst` on 5xx/408; 2 UDP workers, `-m 512 -M 16`); switchboard runs " +
       `\`${m.versions["switchboard gateway"] ?? "node --import tsx src/gateway/main.ts start"}\` with \`SWITCHBOARD_LOG_LEVEL=warn\`, UDP only, its default timers, and for the Redis ` +
-      "variant `SWITCHBOARD_REDIS_URL` naming a redis-server the harness started (no persistence). Before each step the harness waits " +
+      "variant `SWITCHBOARD_REDIS_URL` naming a redis-server the harness started (no persistence); the remote variant adds the route " +
+      "function as its own HTTP service (`functions/entry/node.ts`, on the same redis-server) and `SWITCHBOARD_ROUTE_URL` pointing at it, " +
+      "and a step of it where any decision fell back in-process is not clean. Before each step the harness waits " +
       "(up to 20 s) for the balancer to be idle and the machine quiet.",
     "- **Calls attempted / succeeded / failed, retransmissions**: sipp's cumulative counters (`-trace_stat`, last row) — " +
       "`OutgoingCall`, `SuccessfulCall`, `FailedCall`, `Retransmissions` — of the caller, plus `Retransmissions` and `FailedCall` of both " +
@@ -283,7 +286,7 @@ export function renderMarkdown(run: BenchRun, chartFile: string): string {
       `sipp counts whole ticks of its clock${tick > 1 ? `, which advanced in ${tick} ms steps on this machine (every value is a multiple of ${tick}), so 0 means under ${tick} ms` : ", so 0 means under 1 ms"}.`,
     "- **Balancer CPU**: utime + stime from `/proc/PID/stat`, summed over the balancer's process tree (Kamailio: main process and workers), " +
       "delta over the caller's run, as % of one core; *CPU µs per call* = that CPU time (plus redis-server's for the Redis variant) ÷ successful calls. " +
-      "The Redis variant's column shows gateway + redis-server.",
+      "The Redis variant's column shows gateway + redis-server; the remote variant's balancer is the gateway and the route function's service.",
     "- **Memory**: PSS from `/proc/PID/smaps_rollup`, summed over the balancer's process tree, at the end of the step and its peak " +
       "(sampled every second).",
     "- **UDP drops**: *socket* = the `drops` column of `/proc/net/udp` for the balancer's socket (for the baseline, the destination's); " +

@@ -87,6 +87,8 @@ export interface StepResult {
     readonly rcvbufErrors: number;
     readonly inErrors: number;
   };
+  /** remote mode: route decisions the function answered during the step, and those decided in-process instead */
+  readonly route?: { readonly remote: number; readonly fallback: number };
   readonly clean: boolean;
   /** why the step is not clean */
   readonly problems: readonly string[];
@@ -170,6 +172,7 @@ export async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepRes
   const u0: UdpCounters = await udpCounters();
   const d0 = await udpSocketDrops(target);
   const me0 = await selfChildTicks();
+  const route0 = await ctx.system?.routeDecisions?.();
 
   const timeoutS = Math.ceil(spec.durationS * 3 + 40);
   const uac = startUac({
@@ -233,6 +236,8 @@ export async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepRes
 
   const uasAfter = await Promise.all(uas.map((u) => u.settle()));
   const me1 = await selfChildTicks();
+  const route1 = await ctx.system?.routeDecisions?.();
+  const route = route0 && route1 ? { remote: route1.remote - route0.remote, fallback: route1.fallback - route0.fallback } : undefined;
 
   const rows = await uac.rows();
   const last = rows.at(-1)?.c ?? {};
@@ -278,6 +283,10 @@ export async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepRes
   if (unexpected.other > 0) problems.push(`${unexpected.other} unexpected messages at the caller (e.g. ${unexpected.example.slice(0, 160)})`);
   if (exit.code !== 0 && problems.length === 0) problems.push(`sipp exit ${exit.signal ?? String(exit.code)}`);
   if (ctx.system && !ctx.system.running) problems.push("the balancer died");
+  if (ctx.system?.name === "switchboard-remote" && route === undefined) problems.push("the gateway's route counters could not be read");
+  if (route && route.fallback > 0) {
+    problems.push(`${route.fallback} of ${route.remote + route.fallback} route decisions fell back in-process (the route function missed its deadline or failed)`);
+  }
   for (const u of uas) if (!u.proc.running) problems.push(`destination ${u.name} died`);
 
   const result: StepResult = {
@@ -307,6 +316,7 @@ export async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepRes
     },
     memory: { pssKbEnd: memEnd.pssKb, pssKbPeak: peakPss, rssKbEnd: memEnd.rssKb, storePssKbEnd: storeMem.pssKb },
     udp: { socketDrops: d1 - d0, rcvbufErrors: u1.rcvbufErrors - u0.rcvbufErrors, inErrors: u1.inErrors - u0.inErrors },
+    ...(route ? { route } : {}),
     clean: problems.length === 0,
     problems,
     exitCode: exit.code,
@@ -316,6 +326,7 @@ export async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepRes
     `  => ${label} @ ${spec.rate}/s: ${result.clean ? "clean" : `NOT clean (${problems.join("; ")})`}; ` +
       `INVITE→200 p50/p99/max ${invite.p50}/${invite.p99}/${invite.max} ms, BYE→200 p99 ${bye.p99} ms` +
       (ctx.system ? `, CPU ${result.cpu.balancerPct.toFixed(0)}%${storeS > 0 ? ` + redis ${result.cpu.storePct.toFixed(0)}%` : ""}, ${result.cpu.usPerCall.toFixed(0)} µs/call` : "") +
+      (route ? `, route function answered ${route.remote}` : "") +
       `, other load ${result.cpu.otherPct.toFixed(0)}%`,
   );
   return result;

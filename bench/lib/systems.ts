@@ -8,7 +8,12 @@
  *   dialog store, UDP only, its default timers, SWITCHBOARD_LOG_LEVEL=warn;
  * - `switchboard-redis`: the same gateway with SWITCHBOARD_REDIS_URL pointing at a redis-server started here;
  * - `switchboard-workers`: the in-process store with SWITCHBOARD_WORKERS=2 (two threads sharing the SIP port, one
- *   per core of the benchmark machine; src/gateway/shard-pool.ts).
+ *   per core of the benchmark machine; src/gateway/shard-pool.ts);
+ * - `switchboard-remote`: remote mode, the deployment the product is built for: the route function as its own HTTP
+ *   service on Node (`functions/entry/node.ts`, what `npm run functions` runs) and the gateway POSTing every initial
+ *   request to it (SWITCHBOARD_ROUTE_URL), both on one redis-server. Its CPU is counted with the gateway's, and a
+ *   step where any decision fell back in-process (the function missed the 50 ms deadline) is not clean: it would
+ *   not have measured remote mode.
  *
  * Every system gives the PIDs whose CPU and memory are its cost: the balancer's process tree, plus the store's
  * (redis-server) reported separately.
@@ -27,9 +32,9 @@ import { processTree } from "./procfs.ts";
 
 export const KAMAILIO_CFG = fileURLToPath(new URL("../kamailio.cfg", import.meta.url));
 
-export type SystemName = "kamailio" | "switchboard" | "switchboard-redis" | "switchboard-workers";
+export type SystemName = "kamailio" | "switchboard" | "switchboard-redis" | "switchboard-workers" | "switchboard-remote";
 export type SwitchboardName = Exclude<SystemName, "kamailio">;
-export const SYSTEM_NAMES: readonly SystemName[] = ["kamailio", "switchboard", "switchboard-redis", "switchboard-workers"];
+export const SYSTEM_NAMES: readonly SystemName[] = ["kamailio", "switchboard", "switchboard-redis", "switchboard-workers", "switchboard-remote"];
 /** Gateway workers of the workers variant. */
 export const BENCH_WORKERS = 2;
 
@@ -38,6 +43,7 @@ export const LABELS: Record<SystemName | "direct", string> = {
   switchboard: "switchboard (in-process store)",
   "switchboard-redis": "switchboard (Redis store)",
   "switchboard-workers": `switchboard (${BENCH_WORKERS} workers, in-process store)`,
+  "switchboard-remote": "switchboard (route function over HTTP, Redis store)",
   direct: "sipp → UAS direct",
 };
 
@@ -52,6 +58,8 @@ export interface System {
   readonly running: boolean;
   /** Extra figures: Kamailio shared memory in use and active dialogs; Redis used_memory. */
   extra(): Promise<Record<string, number>>;
+  /** Remote mode only: route decisions the function answered and those decided in-process instead, so far. */
+  routeDecisions?(): Promise<{ remote: number; fallback: number } | undefined>;
   /** Output tail for error messages. */
   tail(): string;
   stop(): Promise<void>;
@@ -85,6 +93,8 @@ export interface StartOptions {
   readonly kamailioChildren?: number;
   /** How the switchboard gateway is run (default dist). */
   readonly gatewayEntry?: GatewayEntry;
+  /** When set, the gateway runs with `--cpu-prof` and writes its profile under DIR/<system>/ at SIGTERM. */
+  readonly profileDir?: string;
 }
 
 class KamailioSystem implements System {
@@ -199,12 +209,31 @@ class SwitchboardSystem implements System {
     private readonly proc: ManagedProcess,
     private readonly redis: RedisServer | undefined,
     private readonly logFile: string,
+    private readonly httpPort: number,
+    /** remote mode: the route function's HTTP service */
+    private readonly functions: ManagedProcess | undefined,
   ) {}
   get running(): boolean {
-    return this.proc.running && (this.redis?.process.running ?? true);
+    return this.proc.running && (this.redis?.process.running ?? true) && (this.functions?.running ?? true);
   }
-  pids(): Promise<number[]> {
-    return this.proc.running ? processTree(this.proc.pid) : Promise.resolve([]);
+  async pids(): Promise<number[]> {
+    const gateway = this.proc.running ? await processTree(this.proc.pid) : [];
+    return this.functions?.running ? [...gateway, ...(await processTree(this.functions.pid))] : gateway;
+  }
+  async routeDecisions(): Promise<{ remote: number; fallback: number } | undefined> {
+    if (!this.functions) return undefined;
+    try {
+      const res = await fetch(`http://127.0.0.1:${this.httpPort}/v1/status`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        signal: AbortSignal.timeout(3000),
+      });
+      const body = (await res.json()) as { counters?: Record<string, number> };
+      let fallback = 0;
+      for (const [k, v] of Object.entries(body.counters ?? {})) if (k.startsWith("route.remote.fallback.")) fallback += v;
+      return { remote: body.counters?.["route.remote.ok"] ?? 0, fallback };
+    } catch {
+      return undefined;
+    }
   }
   async storePids(): Promise<number[]> {
     return this.redis?.process.running ? [this.redis.pid] : [];
@@ -225,11 +254,16 @@ class SwitchboardSystem implements System {
     }
   }
   tail(): string {
-    return `[${this.name} pid ${this.proc.pid}]\n${this.proc.tail(3000)}`;
+    const fn = this.functions ? `\n[route function pid ${this.functions.pid}]\n${this.functions.tail(1500)}` : "";
+    return `[${this.name} pid ${this.proc.pid}]\n${this.proc.tail(3000)}${fn}`;
   }
   async stop(): Promise<void> {
     await this.proc.stop("SIGTERM", 10_000).catch(() => undefined);
     await writeFile(this.logFile, `${this.proc.stdout()}\n--- stderr ---\n${this.proc.stderr()}`).catch(() => undefined);
+    if (this.functions) {
+      await this.functions.stop("SIGTERM", 5000).catch(() => undefined);
+      await writeFile(`${this.logFile}.functions`, `${this.functions.stdout()}\n--- stderr ---\n${this.functions.stderr()}`).catch(() => undefined);
+    }
     await this.redis?.stop().catch(() => undefined);
   }
 }
@@ -237,24 +271,58 @@ class SwitchboardSystem implements System {
 export async function startSwitchboard(name: SwitchboardName, o: StartOptions): Promise<System> {
   const dir = join(o.dir, name);
   await mkdir(dir, { recursive: true });
-  const redis = name === "switchboard-redis" ? await startRedisServer({ maxLifetimeMs: o.lifetimeMs }) : undefined;
-  const [sipPort, httpPort] = (await freePorts(2)) as [number, number];
+  const remote = name === "switchboard-remote";
+  const redis = name === "switchboard-redis" || remote ? await startRedisServer({ maxLifetimeMs: o.lifetimeMs }) : undefined;
+  const [sipPort, httpPort, functionsPort] = (await freePorts(3)) as [number, number, number];
+  const destinations = o.destinations.map((p) => `sip:127.0.0.1:${p}`).join(",");
+  let functions: ManagedProcess | undefined;
+  if (remote) {
+    // the functions service seeds its own catalog with the same destinations and reads load from the same Redis
+    const fnEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      SWITCHBOARD_HTTP_LISTEN: `127.0.0.1:${functionsPort}`,
+      SWITCHBOARD_ADMIN_TOKEN: ADMIN_TOKEN,
+      SWITCHBOARD_DESTINATIONS: destinations,
+      SWITCHBOARD_DATA_DIR: join(dir, "functions-data"),
+      SWITCHBOARD_REDIS_URL: (redis as RedisServer).url,
+    };
+    delete fnEnv.SWITCHBOARD_CONFIG;
+    delete fnEnv.SWITCHBOARD_DATABASE_URL;
+    const fnProfile = o.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${join(o.profileDir, "route-function")}`] : [];
+    functions = startProcess(process.execPath, [...fnProfile, "--import", "tsx", "functions/entry/node.ts"], {
+      name: "route function",
+      cwd: REPO_ROOT,
+      env: fnEnv,
+      maxLifetimeMs: o.lifetimeMs,
+    });
+    try {
+      await functions.waitForLine(/switchboard functions on/, 60_000);
+    } catch (e) {
+      await functions.stop("SIGKILL");
+      await redis?.stop().catch(() => undefined);
+      throw e;
+    }
+  }
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     SWITCHBOARD_SIP_LISTEN: `udp:127.0.0.1:${sipPort}`,
     SWITCHBOARD_HTTP_LISTEN: `127.0.0.1:${httpPort}`,
     SWITCHBOARD_ADMIN_TOKEN: ADMIN_TOKEN,
     SWITCHBOARD_SECRET: SECRET,
-    SWITCHBOARD_DESTINATIONS: o.destinations.map((p) => `sip:127.0.0.1:${p}`).join(","),
+    SWITCHBOARD_DESTINATIONS: destinations,
     SWITCHBOARD_DATA_DIR: join(dir, "data"),
     SWITCHBOARD_LOG_LEVEL: "warn",
     ...(redis ? { SWITCHBOARD_REDIS_URL: redis.url } : {}),
     SWITCHBOARD_WORKERS: name === "switchboard-workers" ? String(BENCH_WORKERS) : "1",
+    ...(remote ? { SWITCHBOARD_ROUTE_URL: `http://127.0.0.1:${functionsPort}/v1/route`, SWITCHBOARD_ROUTE_TOKEN: ADMIN_TOKEN } : {}),
   };
   // the gateway's own defaults otherwise (SWITCHBOARD_BRANCH_TIMEOUT 4000 = Kamailio's fr_timer in bench/kamailio.cfg)
   delete env.SWITCHBOARD_BRANCH_TIMEOUT;
   delete env.SWITCHBOARD_CONFIG;
-  const proc = startProcess(process.execPath, gatewayCommand(o.gatewayEntry ?? "dist"), {
+  delete env.SWITCHBOARD_ROUTE_DEADLINE;
+  // --cpu-prof: V8 writes the profile when the process exits, which the gateway does by itself on SIGTERM
+  const profile = o.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${join(o.profileDir, name)}`] : [];
+  const proc = startProcess(process.execPath, [...profile, ...gatewayCommand(o.gatewayEntry ?? "dist")], {
     name,
     cwd: REPO_ROOT,
     env,
@@ -264,10 +332,11 @@ export async function startSwitchboard(name: SwitchboardName, o: StartOptions): 
     await proc.waitForLine(/switchboard ready/, 60_000);
   } catch (e) {
     await proc.stop("SIGKILL");
+    await functions?.stop("SIGKILL");
     await redis?.stop().catch(() => undefined);
     throw e;
   }
-  return new SwitchboardSystem(name, sipPort, proc, redis, join(dir, `${name}.log`));
+  return new SwitchboardSystem(name, sipPort, proc, redis, join(dir, `${name}.log`), httpPort, functions);
 }
 
 export function startSystem(name: SystemName, o: StartOptions): Promise<System> {

@@ -1,6 +1,8 @@
 /**
  * Smoke test of the benchmark harness (bench/run.ts), so that `npm run bench` keeps working without making CI slow:
- * one small step (200 calls at 50/s) against switchboard, and against Kamailio when it is installed, with the report
+ * one small step (200 calls at 50/s) against switchboard, against switchboard in remote mode (sipp → gateway → the
+ * route function over HTTP → Redis: the one end-to-end run of remote mode with real peers), and against Kamailio when
+ * it is installed, with the report
  * written to a temporary directory. It asserts only that the harness ran and produced well-formed results — numbers
  * present, report and chart written — never how fast anything was.
  */
@@ -11,7 +13,7 @@ import { join } from "node:path";
 import { harness } from "../support/harness.ts";
 import { startProcess } from "../support/process.ts";
 import { REPO_ROOT } from "../support/gateway.ts";
-import { kamailioBinary } from "../../bench/lib/systems.ts";
+import { kamailioBinary, LABELS, type SystemName } from "../../bench/lib/systems.ts";
 
 const h = harness("bench-smoke");
 before(() => h.setup());
@@ -27,22 +29,23 @@ interface Step {
   cpu: { balancerPct: number; usPerCall: number };
   memory: { pssKbEnd: number };
   udp: { socketDrops: number; rcvbufErrors: number };
+  route?: { remote: number; fallback: number };
   clean: boolean;
 }
 
 test(
   "npm run bench -- --smoke writes RESULTS.md, results.json and chart.svg with numbers for every system",
-  { timeout: 240_000 },
+  { timeout: 300_000 },
   h.wrap(async () => {
     const out = join(h.dir, "report");
     const withKamailio = kamailioBinary() !== undefined;
-    const systems = withKamailio ? ["kamailio", "switchboard"] : ["switchboard"];
+    const systems: SystemName[] = withKamailio ? ["kamailio", "switchboard", "switchboard-remote"] : ["switchboard", "switchboard-remote"];
     const proc = startProcess(
       process.execPath,
       ["--import", "tsx", "bench/run.ts", "--smoke", "--systems", systems.join(","), "--out", out],
-      { name: "bench", cwd: REPO_ROOT, maxLifetimeMs: 230_000 },
+      { name: "bench", cwd: REPO_ROOT, maxLifetimeMs: 290_000 },
     );
-    const exit = await proc.waitForExit(225_000);
+    const exit = await proc.waitForExit(285_000);
     assert.equal(exit.code, 0, `bench/run.ts --smoke exited ${exit.signal ?? String(exit.code)}\n${proc.tail(6000)}`);
 
     const json = JSON.parse(await readFile(join(out, "results.json"), "utf8")) as {
@@ -83,6 +86,14 @@ test(
       assert.ok(Number.isFinite(step.cpu.usPerCall) && step.cpu.usPerCall >= 0, `${name}: CPU per call ${step.cpu.usPerCall}`);
       assert.ok(step.memory.pssKbEnd > 0, `${name}: memory ${step.memory.pssKbEnd}`);
       assert.equal(typeof step.clean, "boolean");
+      if (name === "switchboard-remote") {
+        // one decision per call (retransmitted INVITEs are absorbed by the transaction), taken by the function
+        assert.ok(step.route, `remote: no route counters${ctx}`);
+        assert.equal(step.route.remote + step.route.fallback, step.calls.attempted, `remote: decisions ${JSON.stringify(step.route)}`);
+        assert.ok(step.route.remote > 0, `remote: the route function answered no decision ${JSON.stringify(step.route)}${ctx}`);
+      } else {
+        assert.equal(step.route, undefined, `${name}: route counters outside remote mode`);
+      }
       assert.ok(json.summary.some((s) => s.system === name && Number.isFinite(s.maxClean)), `${name}: no summary row`);
     }
 
@@ -90,7 +101,7 @@ test(
     assert.match(md, /^# switchboard benchmark results/m);
     assert.match(md, /## Summary/);
     assert.ok(md.includes(json.meta.commit), "RESULTS.md names the commit");
-    for (const name of systems) assert.ok(md.includes(name === "kamailio" ? "Kamailio" : "switchboard (in-process store)"), `RESULTS.md row for ${name}`);
+    for (const name of systems) assert.ok(md.includes(LABELS[name]), `RESULTS.md row for ${name}`);
     const svg = await readFile(join(out, "chart.svg"), "utf8");
     assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
     assert.match(svg, /<\/svg>\s*$/);
