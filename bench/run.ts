@@ -27,7 +27,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execFileSync } from "node:child_process";
 import { freePorts } from "../tests/support/ports.ts";
-import { stopAll } from "../tests/support/process.ts";
+import { startProcess, stopAll } from "../tests/support/process.ts";
 import {
   buildGateway,
   gatewayCommand,
@@ -211,6 +211,7 @@ async function main(): Promise<number> {
   const hold: HoldResult[] = [];
   let stoppedEarly: string | undefined;
   let index = 0;
+  let core: BenchRun["core"];
 
   const meta = (): BenchRun["meta"] => ({
     date: new Date(t00).toISOString(),
@@ -233,6 +234,7 @@ async function main(): Promise<number> {
     steps,
     direct,
     hold,
+    ...(core ? { core } : {}),
   });
 
   const stopSignal = (sig: NodeJS.Signals): void => {
@@ -337,7 +339,15 @@ async function main(): Promise<number> {
       direct.push(await runStep({ target: "direct", rate: top, durationS: o.durationS, attempt: 1 }, { workDir, index: index++, system: undefined, ...peersOf("direct"), log, deadline }));
     }
 
-    // 4. hold test: memory per concurrent dialog, each system freshly started, every target in one session
+    // 4. the proxy core alone (bench/core.ts): how much of the gateway's CPU per call is its own code
+    if (o.systems.some((n) => n !== "kamailio") && Date.now() + 120_000 < deadline) {
+      const args = o.mode === "smoke" ? ["--calls", "400", "--rounds", "1"] : ["--calls", "20000", "--rounds", "3"];
+      log(`proxy core alone: npm run bench:core -- ${args.join(" ")}`);
+      core = await runCore(args);
+      log(`  ${"error" in core ? `failed: ${core.error}` : `${core.usPerCall.toFixed(0)} µs of core CPU per call`}`);
+    }
+
+    // 5. hold test: memory per concurrent dialog, each system freshly started, every target in one session
     const holdSystems = o.systems.filter((n) => statuses.get(n)?.status === "measured");
     if (o.hold.length > 0) {
       for (const name of holdSystems) {
@@ -379,6 +389,18 @@ async function main(): Promise<number> {
   if (keep) log(`work dir kept: ${workDir}`);
   else await rm(workDir, { recursive: true, force: true });
   return 0;
+}
+
+/** Run bench/core.ts (the proxy core without sockets) and read its per-round and median figures. */
+async function runCore(args: readonly string[]): Promise<NonNullable<BenchRun["core"]>> {
+  const command = `npm run bench:core -- ${args.join(" ")}`;
+  const proc = startProcess(process.execPath, ["--import", "tsx", join(BENCH_DIR, "core.ts"), ...args], { name: "bench:core", cwd: REPO, maxLifetimeMs: 110_000 });
+  const exit = await proc.waitForExit(105_000).catch(async () => proc.stop("SIGKILL"));
+  const out = proc.stdout();
+  const rounds = [...out.matchAll(/^round \d+: ([\d.]+) µs/gm)].map((m) => Number(m[1]));
+  const median = /^median ([\d.]+) µs/m.exec(out);
+  if (exit.code !== 0 || !median) return { command, error: `exit ${exit.signal ?? String(exit.code)}: ${proc.tail(400).replace(/\s+/g, " ")}` };
+  return { command, usPerCall: Number(median[1]), rounds };
 }
 
 main().then(

@@ -36,6 +36,8 @@ export interface BenchRun {
   readonly steps: readonly StepResult[];
   readonly direct: readonly StepResult[];
   readonly hold: readonly HoldResult[];
+  /** `npm run bench:core` in the same run: the proxy core's own CPU per call (no sockets, no peers) */
+  readonly core?: { readonly command: string; readonly usPerCall: number; readonly rounds: readonly number[] } | { readonly command: string; readonly error: string };
 }
 
 export interface Summary {
@@ -189,6 +191,27 @@ export function renderMarkdown(run: BenchRun, chartFile: string): string {
     "",
   );
   out.push(`![offered load against INVITE→200 p99](${chartFile})`, "");
+
+  if (run.core) {
+    out.push("## The proxy core alone", "");
+    if ("error" in run.core) {
+      out.push(`\`${run.core.command}\` failed in this run: ${run.core.error}`, "");
+    } else {
+      const own = run.core.usPerCall;
+      const at = (rate: number): StepResult | undefined => stepAt(run, "switchboard", rate);
+      const seen = [1000, 2000].map((r) => at(r)).filter((x): x is StepResult => x !== undefined && x.clean);
+      out.push(
+        `\`${run.core.command}\` in this run (bench/core.ts: the core the gateway builds, driven in-process with the same call as the ` +
+          `sipp scenarios, no sockets): **${fmt(own)} µs of CPU per call** for switchboard's own code (rounds: ${run.core.rounds.map((r) => fmt(r)).join(", ")} µs). ` +
+          (seen.length > 0
+            ? `The in-process gateway spent ${seen.map((x) => `${fmt(x.cpu.usPerCall)} µs per call at ${fmt(x.rate)}/s`).join(" and ")}: ` +
+              `the difference is Node's event loop and UDP socket layer and the kernel's loopback path, where each of the 7 datagrams a call sends ` +
+              "also runs the receiving side's network stack and wakes the sipp process waiting for it."
+            : ""),
+        "",
+      );
+    }
+  }
 
   out.push("## Steps", "");
   out.push("In the order they ran (the systems take turns at each rate, the order rotating from one rate to the next).", "");

@@ -53,6 +53,7 @@ test(
       systems: { name: string; status: string; note?: string }[];
       steps: Step[];
       summary: { system: string; maxClean: number }[];
+      core?: { usPerCall?: number; error?: string };
     };
     const ctx = `\n${proc.tail(4000)}`;
     assert.match(json.meta.date, /^\d{4}-\d\d-\d\dT/, "meta.date");
@@ -97,9 +98,14 @@ test(
       assert.ok(json.summary.some((s) => s.system === name && Number.isFinite(s.maxClean)), `${name}: no summary row`);
     }
 
+    // the proxy core alone (bench/core.ts) ran, checked every call and gave a figure
+    assert.ok(json.core && json.core.error === undefined, `bench:core: ${JSON.stringify(json.core)}${ctx}`);
+    assert.ok(Number.isFinite(json.core.usPerCall) && (json.core.usPerCall ?? 0) > 0, `bench:core figure ${json.core.usPerCall}`);
+
     const md = await readFile(join(out, "RESULTS.md"), "utf8");
     assert.match(md, /^# switchboard benchmark results/m);
     assert.match(md, /## Summary/);
+    assert.match(md, /## The proxy core alone/);
     assert.ok(md.includes(json.meta.commit), "RESULTS.md names the commit");
     for (const name of systems) assert.ok(md.includes(LABELS[name]), `RESULTS.md row for ${name}`);
     const svg = await readFile(join(out, "chart.svg"), "utf8");
