@@ -347,9 +347,11 @@ function observations(run: BenchRun, sums: readonly Summary[]): string[] {
       notes.push(
         `${s.label} at ${fmt(bad.rate)}/s: ${why}; balancer CPU ${fmt(bad.cpu.balancerPct)}% of a core${bad.cpu.storePct > 0.5 ? ` + redis ${fmt(bad.cpu.storePct)}%` : ""}, ` +
           `machine ${fmt(bad.cpu.machinePct)}% of ${run.meta.machine.cpus * 100}%, UDP drops at its socket ${fmt(bad.udp.socketDrops)}.` +
-          (s.system !== "kamailio" && bad.cpu.balancerPct >= 85
+          (s.system !== "kamailio" && s.system !== "switchboard-workers" && s.system !== "switchboard-remote" && bad.cpu.balancerPct >= 85
             ? " The gateway is one Node.js process (one JavaScript thread), so about 100% of one core is its ceiling: it is CPU-bound here."
-            : ""),
+            : s.system === "switchboard-workers" && bad.cpu.machinePct >= 140
+              ? ` Its threads and the three sipp processes had ${fmt(bad.cpu.machinePct)}% of the machine's ${run.meta.machine.cpus * 100}% busy between them.`
+              : ""),
       );
     }
     if (kam && s.system !== "kamailio" && kam.maxClean > 0) {
