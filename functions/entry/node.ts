@@ -60,6 +60,8 @@ const stop = (): void => {
   };
   setTimeout(exit, 2000).unref();
   server.close(exit);
+  // gateways keep their connections alive: close the idle ones now, or close() waits for their keep-alive timeout
+  if ("closeIdleConnections" in server) server.closeIdleConnections();
 };
 process.once("SIGTERM", stop);
 process.once("SIGINT", stop);
