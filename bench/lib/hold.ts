@@ -60,9 +60,13 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const EMPTY: MemorySample = { pssKb: 0, rssKb: 0, storePssKb: 0, extra: {} };
 
 async function readMem(sys: System): Promise<MemorySample> {
+  // switchboard: a full GC first, so the reading is live data (Kamailio's shared memory has no such garbage)
+  const gc = sys.collectGarbage ? await sys.collectGarbage() : undefined;
+  if (gc) await sleep(500);
   const m = await memoryOf(await sys.pids());
   const s = await memoryOf(await sys.storePids());
-  return { pssKb: m.pssKb, rssKb: m.rssKb, storePssKb: s.pssKb, extra: await sys.extra() };
+  const extra = await sys.extra();
+  return { pssKb: m.pssKb, rssKb: m.rssKb, storePssKb: s.pssKb, extra: gc === undefined ? extra : { ...extra, forcedGc: gc ? 1 : 0 } };
 }
 
 /** Seconds the hold test of one system takes at most (for the time budget). */
@@ -100,6 +104,7 @@ export async function runHold(system: SystemName, targets: readonly number[], ra
       destinations: [ctx.uas[0].port, ctx.uas[1].port],
       lifetimeMs: ctx.lifetimeMs,
       ...(ctx.gatewayEntry ? { gatewayEntry: ctx.gatewayEntry } : {}),
+      inspect: true,
     });
     const warm = await runStep(
       { target: system, rate: 250, durationS: 2, attempt: 1 },

@@ -243,7 +243,10 @@ export function renderMarkdown(run: BenchRun, chartFile: string): string {
         "so finished transactions are gone and what remains is dialog state), memory is read again. " +
         "Per dialog = (PSS at the plateau − PSS before) ÷ calls up; *marginal* = growth from the previous target to this one ÷ the calls added " +
         "(less sensitive to a garbage-collected heap's slack at the baseline). PSS = proportional set size summed over the balancer's processes " +
-        "(Kamailio: main process and every worker, so its shared memory is counted once).",
+        "(Kamailio: main process and every worker, so its shared memory is counted once). switchboard's processes (gateway; in remote mode " +
+        "also the route function) run in the hold test with the inspector on a loopback port, and every reading of them follows a full GC " +
+        "forced through it (`HeapProfiler.collectGarbage`), so both readings are live data rather than whatever garbage the heap held; " +
+        "in the workers variant only the main thread's heap is collected.",
       "",
     );
     out.push(
@@ -259,6 +262,8 @@ export function renderMarkdown(run: BenchRun, chartFile: string): string {
         notes.push(`shm real_used ${mb(e0.shmRealUsedBytes / 1024)} → ${mb(e1.shmRealUsedBytes / 1024)} MB (${kb((e1.shmRealUsedBytes - e0.shmRealUsedBytes) / h.concurrent)} KB per dialog)`);
       }
       if (e1.activeDialogs !== undefined) notes.push(`dlg.stats_active ${fmt(e1.activeDialogs)}`);
+      if (e0.forcedGc === 1 && e1.forcedGc === 1) notes.push("read after a forced full GC");
+      else if (e0.forcedGc === 0 || e1.forcedGc === 0) notes.push("the forced GC failed: garbage included in a reading");
       if (e1.redisUsedMemoryBytes !== undefined && e0.redisUsedMemoryBytes !== undefined && h.concurrent > 0) {
         notes.push(
           `redis used_memory ${mb(e0.redisUsedMemoryBytes / 1024)} → ${mb(e1.redisUsedMemoryBytes / 1024)} MB (${kb((e1.redisUsedMemoryBytes - e0.redisUsedMemoryBytes) / h.concurrent)} KB per dialog), ${fmt(e1.redisKeys)} keys`,

@@ -31,6 +31,7 @@ import { RespClient } from "../../tests/support/redis-resp.ts";
 import { processTree } from "./procfs.ts";
 
 export const KAMAILIO_CFG = fileURLToPath(new URL("../kamailio.cfg", import.meta.url));
+const INSPECTOR_GC = fileURLToPath(new URL("./inspector-gc.mjs", import.meta.url));
 
 export type SystemName = "kamailio" | "switchboard" | "switchboard-redis" | "switchboard-workers" | "switchboard-remote";
 export type SwitchboardName = Exclude<SystemName, "kamailio">;
@@ -60,6 +61,11 @@ export interface System {
   extra(): Promise<Record<string, number>>;
   /** Remote mode only: route decisions the function answered and those decided in-process instead, so far. */
   routeDecisions?(): Promise<{ remote: number; fallback: number } | undefined>;
+  /**
+   * Started with `inspect`: a full GC in each of the balancer's Node processes (the main thread's heap; gateway worker
+   * threads keep theirs). Resolves false when it could not be done.
+   */
+  collectGarbage?(): Promise<boolean>;
   /** Output tail for error messages. */
   tail(): string;
   stop(): Promise<void>;
@@ -95,6 +101,11 @@ export interface StartOptions {
   readonly gatewayEntry?: GatewayEntry;
   /** When set, the gateway runs with `--cpu-prof` and writes its profile under DIR/<system>/ at SIGTERM. */
   readonly profileDir?: string;
+  /**
+   * Hold test: switchboard's processes run with the inspector on a loopback port, so collectGarbage() can force a full
+   * GC before memory is read (a garbage-collected heap otherwise holds whatever garbage the last cycle left).
+   */
+  readonly inspect?: boolean;
 }
 
 class KamailioSystem implements System {
@@ -212,7 +223,24 @@ class SwitchboardSystem implements System {
     private readonly httpPort: number,
     /** remote mode: the route function's HTTP service */
     private readonly functions: ManagedProcess | undefined,
+    /** inspector ports of the gateway and the route function, when started with `inspect` */
+    private readonly inspectPorts: readonly number[],
   ) {}
+  async collectGarbage(): Promise<boolean> {
+    if (this.inspectPorts.length === 0) return false;
+    const done = await Promise.all(
+      this.inspectPorts.map(async (port) => {
+        const proc = startProcess(process.execPath, ["--experimental-websocket", "--no-warnings", INSPECTOR_GC, String(port)], {
+          name: "inspector gc",
+          cwd: REPO_ROOT,
+          maxLifetimeMs: 15_000,
+        });
+        const exit = await proc.waitForExit(14_000).catch(async () => proc.stop("SIGKILL"));
+        return exit.code === 0;
+      }),
+    );
+    return done.every(Boolean);
+  }
   get running(): boolean {
     return this.proc.running && (this.redis?.process.running ?? true) && (this.functions?.running ?? true);
   }
@@ -273,7 +301,9 @@ export async function startSwitchboard(name: SwitchboardName, o: StartOptions): 
   await mkdir(dir, { recursive: true });
   const remote = name === "switchboard-remote";
   const redis = name === "switchboard-redis" || remote ? await startRedisServer({ maxLifetimeMs: o.lifetimeMs }) : undefined;
-  const [sipPort, httpPort, functionsPort] = (await freePorts(3)) as [number, number, number];
+  const [sipPort, httpPort, functionsPort, gatewayInspect, functionsInspect] = (await freePorts(5)) as [number, number, number, number, number];
+  // loopback only, and only in a hold test of the benchmark
+  const inspectArg = (port: number): string[] => (o.inspect ? [`--inspect=127.0.0.1:${port}`] : []);
   const destinations = o.destinations.map((p) => `sip:127.0.0.1:${p}`).join(",");
   let functions: ManagedProcess | undefined;
   if (remote) {
@@ -289,7 +319,7 @@ export async function startSwitchboard(name: SwitchboardName, o: StartOptions): 
     delete fnEnv.SWITCHBOARD_CONFIG;
     delete fnEnv.SWITCHBOARD_DATABASE_URL;
     const fnProfile = o.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${join(o.profileDir, "route-function")}`] : [];
-    functions = startProcess(process.execPath, [...fnProfile, "--import", "tsx", "functions/entry/node.ts"], {
+    functions = startProcess(process.execPath, [...fnProfile, ...inspectArg(functionsInspect), "--import", "tsx", "functions/entry/node.ts"], {
       name: "route function",
       cwd: REPO_ROOT,
       env: fnEnv,
@@ -322,7 +352,7 @@ export async function startSwitchboard(name: SwitchboardName, o: StartOptions): 
   delete env.SWITCHBOARD_ROUTE_DEADLINE;
   // --cpu-prof: V8 writes the profile when the process exits, which the gateway does by itself on SIGTERM
   const profile = o.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${join(o.profileDir, name)}`] : [];
-  const proc = startProcess(process.execPath, [...profile, ...gatewayCommand(o.gatewayEntry ?? "dist")], {
+  const proc = startProcess(process.execPath, [...profile, ...inspectArg(gatewayInspect), ...gatewayCommand(o.gatewayEntry ?? "dist")], {
     name,
     cwd: REPO_ROOT,
     env,
@@ -336,7 +366,8 @@ export async function startSwitchboard(name: SwitchboardName, o: StartOptions): 
     await redis?.stop().catch(() => undefined);
     throw e;
   }
-  return new SwitchboardSystem(name, sipPort, proc, redis, join(dir, `${name}.log`), httpPort, functions);
+  const inspectPorts = o.inspect ? [gatewayInspect, ...(functions ? [functionsInspect] : [])] : [];
+  return new SwitchboardSystem(name, sipPort, proc, redis, join(dir, `${name}.log`), httpPort, functions, inspectPorts);
 }
 
 export function startSystem(name: SystemName, o: StartOptions): Promise<System> {
