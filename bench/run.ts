@@ -16,6 +16,7 @@
  *          --render results.json [--out DIR] (only re-render RESULTS.md and chart.svg from a finished run)
  *          --profile DIR (switchboard runs with node --cpu-prof; one .cpuprofile per gateway process under DIR/<system>/;
  *          summarise with `node --import tsx bench/profile.ts DIR/switchboard/*.cpuprofile`)
+ *          --no-capture (no tcpdump around the steps: sipp's response times only; with --keep each step's capture.pcap stays)
  *
  * Writes OUT/RESULTS.md, OUT/results.json, OUT/chart.svg. Exit code 0 when the harness ran (whatever the systems
  * did), 1 when it could not run at all. Logs, sipp statistics and response-time files go to a temporary work
@@ -66,6 +67,8 @@ interface Options {
   maxMinutes: number;
   gateway: GatewayEntry;
   profileDir: string | undefined;
+  /** capture each step's packets (tcpdump) for response times on the wire */
+  capture: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -78,7 +81,7 @@ function parseArgs(argv: readonly string[]): Options {
     s === undefined ? undefined : s.split(",").map((x) => Number(x.trim())).filter((x) => Number.isFinite(x) && x > 0);
   const known = new Set([
     "--quick", "--smoke", "--rates", "--duration", "--systems", "--hold", "--no-hold", "--hold-rate", "--hold-settle", "--no-direct",
-    "--no-retry", "--no-verify", "--out", "--keep", "--max-minutes", "--gateway", "--render", "--profile", "--help",
+    "--no-retry", "--no-verify", "--out", "--keep", "--max-minutes", "--gateway", "--render", "--profile", "--no-capture", "--help",
   ]);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
@@ -116,6 +119,7 @@ function parseArgs(argv: readonly string[]): Options {
     maxMinutes: Number(val("--max-minutes") ?? defaults.maxMinutes),
     gateway: val("--gateway") === "tsx" ? "tsx" : "dist",
     profileDir: val("--profile") === undefined ? undefined : resolve(val("--profile") as string),
+    capture: !has("--no-capture"),
   };
 }
 
@@ -270,7 +274,7 @@ async function main(): Promise<number> {
         if (o.verify) {
           const v = await runStep(
             { target: name, rate: 100, durationS: 3, attempt: 1 },
-            { workDir, index: index++, system: sys, ...peersOf(name), log, deadline, quietWaitMs },
+            { workDir, index: index++, system: sys, ...peersOf(name), log, deadline, quietWaitMs, capture: o.capture, keepCapture: o.keep },
           );
           verification.push(v);
           if (!v.clean) {
@@ -302,7 +306,7 @@ async function main(): Promise<number> {
         }
         const sys = running.get(name) as System;
         log(`step ${i + 1}/${o.rates.length}: ${LABELS[name]} @ ${fmt(rate)} calls/s for ${o.durationS} s`);
-        const stepCtx = { workDir, system: sys, ...peersOf(name), log, deadline, quietWaitMs };
+        const stepCtx = { workDir, system: sys, ...peersOf(name), log, deadline, quietWaitMs, capture: o.capture, keepCapture: o.keep };
         await waitLeftovers(name);
         let r = await runStep({ target: name, rate, durationS: o.durationS, attempt: 1 }, { ...stepCtx, index: index++ });
         steps.push(r);
@@ -336,7 +340,7 @@ async function main(): Promise<number> {
       const top = o.rates[o.rates.length - 1] as number;
       await startPeers("direct");
       log(`baseline: sipp → UAS direct @ ${fmt(top)} calls/s for ${o.durationS} s`);
-      direct.push(await runStep({ target: "direct", rate: top, durationS: o.durationS, attempt: 1 }, { workDir, index: index++, system: undefined, ...peersOf("direct"), log, deadline }));
+      direct.push(await runStep({ target: "direct", rate: top, durationS: o.durationS, attempt: 1 }, { workDir, index: index++, system: undefined, ...peersOf("direct"), log, deadline, capture: o.capture, keepCapture: o.keep }));
     }
 
     // 4. the proxy core alone (bench/core.ts): how much of the gateway's CPU per call is its own code

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs the real peers the test suite drives (sipp from Debian's sip-tester, redis-server, kamailio for the
-# benchmark's smoke test) when they are missing.
+# Installs the real peers the test suite drives (sipp from Debian's sip-tester, redis-server, kamailio and tcpdump for
+# the benchmark's smoke test) when they are missing.
 # Runs before `npm test`, so the test command works on a fresh Debian machine as well as in CI.
 set -euo pipefail
 need=()
 command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# tcpdump: the benchmark measures response times on the wire (loopback capture), its smoke test included
+[ -x /usr/bin/tcpdump ] || [ -x /usr/sbin/tcpdump ] || command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
 # Kamailio: the reference balancer of the benchmark (bench/), and of its smoke test when present
 command -v kamailio >/dev/null 2>&1 || [ -x /usr/sbin/kamailio ] || need+=(kamailio)
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -108,7 +108,7 @@ export async function runHold(system: SystemName, targets: readonly number[], ra
     });
     const warm = await runStep(
       { target: system, rate: 250, durationS: 2, attempt: 1 },
-      { workDir: dir, index: 0, system: sys, uas: ctx.uas, uacPort: ctx.uacPort, log: ctx.log, deadline: ctx.deadline },
+      { workDir: dir, index: 0, system: sys, uas: ctx.uas, uacPort: ctx.uacPort, log: ctx.log, deadline: ctx.deadline, capture: false },
     );
     if (!warm.clean) throw new Error(`warm-up not clean: ${warm.problems.join("; ")}`);
     await sleep(3000);

@@ -87,6 +87,24 @@ function ms(v: number): string {
   return Number.isFinite(v) ? String(v) : "–";
 }
 
+/** A wire figure (ms, µs-resolution source): two decimals under 10 ms, one under 100, whole above. */
+export function wms(v: number): string {
+  if (!Number.isFinite(v)) return "–";
+  return v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0);
+}
+
+/** The step's INVITE→200 (or BYE→200) p99 in ms: measured on the wire when the step was captured, else sipp's. */
+export function p99Of(s: StepResult, which: "invite" | "bye" = "invite"): number {
+  return s.wire ? s.wire[which].p99 : s[which].p99;
+}
+
+function latency(s: StepResult, which: "invite" | "bye"): string {
+  const w = s.wire?.[which];
+  if (w && w.n > 0) return `${wms(w.p50)} / ${wms(w.p99)} / ${wms(w.max)}`;
+  const d = s[which];
+  return `${ms(d.p50)} / ${ms(d.p99)} / ${ms(d.max)} (sipp)`;
+}
+
 function stepRow(s: StepResult): string {
   const ret = `${s.retransmissions.caller}/${s.retransmissions.destinations}`;
   const cpu = s.target === "direct" ? "–" : `${fmt(s.cpu.balancerPct)}${s.cpu.storePct > 0.5 ? ` + ${fmt(s.cpu.storePct)}` : ""}`;
@@ -94,14 +112,14 @@ function stepRow(s: StepResult): string {
   const mem = s.target === "direct" ? "–" : `${mb(s.memory.pssKbEnd, 0)} / ${mb(s.memory.pssKbPeak, 0)}`;
   return (
     `| ${s.label}${s.attempt > 1 ? " (retry)" : ""} | ${fmt(s.rate)} | ${fmt(s.calls.achievedRate)} | ${fmt(s.calls.attempted)} | ${fmt(s.calls.succeeded)} | ${fmt(s.calls.failed)} | ${ret} ` +
-    `| ${ms(s.invite.p50)} / ${ms(s.invite.p99)} / ${ms(s.invite.max)} | ${ms(s.bye.p50)} / ${ms(s.bye.p99)} / ${ms(s.bye.max)} ` +
+    `| ${latency(s, "invite")} | ${latency(s, "bye")} | ${s.wire ? `${wms(s.wire.inviteBalancer.p50)} / ${wms(s.wire.inviteBalancer.p99)}` : "–"} | ${ms(s.invite.p99)} / ${ms(s.bye.p99)} ` +
     `| ${cpu} | ${per} | ${mem} | ${fmt(s.udp.socketDrops)} / ${fmt(s.udp.rcvbufErrors)} | ${fmt(s.cpu.otherPct)} | ${s.clean ? "✔" : `✘ ${s.problems.join("; ")}`}${s.unexpected.lateProvisional > 0 ? ` (${fmt(s.unexpected.lateProvisional)} late 180s ignored)` : ""} |`
   );
 }
 
 const STEP_HEADER = [
-  "| system | offered /s | placed /s | attempted | succeeded | failed | retrans (caller/dest.) | INVITE→200 ms p50 / p99 / max | BYE→200 ms p50 / p99 / max | balancer CPU % of a core | CPU µs per call | PSS MB end / peak | UDP drops (socket / system) | other load % | clean |",
-  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+  "| system | offered /s | placed /s | attempted | succeeded | failed | retrans (caller/dest.) | INVITE→200 ms p50 / p99 / max | BYE→200 ms p50 / p99 / max | balancer's share of INVITE→200 ms p50 / p99 | sipp's own p99 INVITE / BYE (ms ticks) | balancer CPU % of a core | CPU µs per call | PSS MB end / peak | UDP drops (socket / system) | other load % | clean |",
+  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
 ];
 
 export function chartSeries(run: BenchRun): ChartSeries[] {
@@ -110,17 +128,49 @@ export function chartSeries(run: BenchRun): ChartSeries[] {
     .map((s) => ({
       label: s.label,
       color: COLORS[s.name],
-      points: finalSteps(run.steps, s.name).map((p) => ({ rate: p.rate, p99: p.invite.p99, clean: p.clean })),
+      points: finalSteps(run.steps, s.name).map((p) => ({ rate: p.rate, p99: p99Of(p), clean: p.clean })),
     }));
   if (run.direct.length > 0) {
     series.push({
       label: LABELS.direct,
       color: COLORS.direct,
       dashed: true,
-      points: run.direct.map((p) => ({ rate: p.rate, p99: p.invite.p99, clean: p.clean })),
+      points: run.direct.map((p) => ({ rate: p.rate, p99: p99Of(p), clean: p.clean })),
     });
   }
   return series;
+}
+
+/**
+ * INVITE→200 p99 of every system at every rate, with switchboard's as a multiple of Kamailio's at the same rate
+ * (the issue's bar: at most 2×), where both steps were clean.
+ */
+function latencyTable(run: BenchRun): string[] {
+  const measured = run.systems.filter((s) => s.status === "measured");
+  const rates = [...new Set(run.steps.map((s) => s.rate))].sort((a, b) => a - b);
+  if (measured.length === 0 || rates.length === 0) return [];
+  const wire = run.steps.some((s) => s.wire);
+  const out = [
+    `INVITE→200 p99 (ms) at each rate${wire ? ", measured on the wire (µs timestamps of a loopback capture; see below)" : ""}; ` +
+      "for switchboard, × Kamailio's p99 at the same rate where both steps were clean; ✘ = the step was not clean.",
+    "",
+    `| system | ${rates.map((r) => `${fmt(r)}/s`).join(" | ")} |`,
+    `| --- | ${rates.map(() => "---:").join(" | ")} |`,
+  ];
+  for (const sys of measured) {
+    const cells = rates.map((rate) => {
+      const st = stepAt(run, sys.name, rate);
+      if (!st) return "–";
+      const v = p99Of(st);
+      const text = st.wire ? wms(v) : ms(v);
+      if (!st.clean) return `${text} ✘`;
+      const k = sys.name === "kamailio" ? undefined : stepAt(run, "kamailio", rate);
+      const kv = k && k.clean ? p99Of(k) : NaN;
+      return Number.isFinite(kv) && kv > 0 ? `${text} (${(v / kv).toFixed(1)}×)` : text;
+    });
+    out.push(`| ${sys.label} | ${cells.join(" | ")} |`);
+  }
+  return out;
 }
 
 function kb(bytes: number): string {
@@ -175,7 +225,7 @@ export function renderMarkdown(run: BenchRun, chartFile: string): string {
       kam && kam.maxClean > 0 && s.system !== "kamailio" ? `${((s.maxClean / kam.maxClean) * 100).toFixed(0)}%` : s.system === "kamailio" ? "100%" : "–";
     const maxCell =
       s.maxClean > 0 ? `${fmt(s.maxClean)}${s.firstUnclean === undefined ? "+ (never unclean)" : ""}` : `< ${fmt(s.firstUnclean ?? 0)}`;
-    const p99 = (x: StepResult | undefined): string => (x ? `${ms(x.invite.p99)} ms${x.clean ? "" : " (not clean)"}` : "–");
+    const p99 = (x: StepResult | undefined): string => (x ? `${x.wire ? wms(p99Of(x)) : ms(p99Of(x))} ms${x.clean ? "" : " (not clean)"}` : "–");
     out.push(
       `| ${s.label} | ${maxCell} | ${ratio} | ${p99(a)} | ${p99(b)} | ${a ? `${fmt(a.cpu.usPerCall)} µs` : "–"} | ${holdCell(h5)} | ${holdCell(h20)} |`,
     );
@@ -190,6 +240,7 @@ export function renderMarkdown(run: BenchRun, chartFile: string): string {
       "or an allocator's first pages at the baseline (see the hold test below).",
     "",
   );
+  out.push(...latencyTable(run), "");
   out.push(`![offered load against INVITE→200 p99](${chartFile})`, "");
 
   if (run.core) {
@@ -309,9 +360,15 @@ export function renderMarkdown(run: BenchRun, chartFile: string): string {
       "actually achieved (`CallRate(C)` before the last call). The caller carries on after an unexpected message " +
       "(`-default_behaviors all,-abortunexp`) and the harness classifies sipp's log of them: a 180 arriving after its 200 (Kamailio's " +
       "workers can forward the two in either order; a real UA ignores it) is counted and shown, anything else makes the step unclean.",
-    "- **INVITE→200, BYE→200**: two sipp response-time counters (`start_rtd`/`rtd` 1 and 2 in `uac.xml`: from the first transmission of the " +
-      "request to the 200), every call's value written by `-trace_rtt`; p50/p99 are nearest-rank percentiles over all calls of the step. " +
-      `sipp counts whole ticks of its clock${tick > 1 ? `, which advanced in ${tick} ms steps on this machine (every value is a multiple of ${tick}), so 0 means under ${tick} ms` : ", so 0 means under 1 ms"}.`,
+    "- **INVITE→200, BYE→200 (on the wire)**: tcpdump (Debian's) captures the step's UDP datagrams on `lo`, filtered in the kernel to the " +
+      "caller's and the two destinations' ports, and the harness reads the pcap (`bench/lib/pcap.ts`, `wire-latency.ts`): per call, from the " +
+      "kernel timestamp of the request's first transmission by the caller to the first 200 the balancer sent back to it, in microseconds. " +
+      "*Balancer's share* = (request reaching a destination − request leaving the caller) + (200 reaching the caller − the destination's 200): " +
+      "the time both messages spent inside the balancer, without the destination's own time. p50/p99 are nearest-rank percentiles over " +
+      "all calls of the step. tcpdump's CPU is counted apart (not in the balancer's, not in sipp's), and every system's steps are captured alike.",
+    "- **sipp's own p99**: sipp's response-time counters (`start_rtd`/`rtd` 1 and 2 in `uac.xml`), every call's value written by `-trace_rtt`. " +
+      `sipp counts whole ticks of its main loop${tick > 1 ? `, which advanced in ${tick} ms steps on this machine (every value is a multiple of ${tick}), so 0 means under ${tick} ms` : ", so 0 means under 1 ms"}: ` +
+      "too coarse to compare balancers whose p99 is a few milliseconds, hence the capture; it is shown as a cross-check.",
     "- **Balancer CPU**: utime + stime from `/proc/PID/stat`, summed over the balancer's process tree (Kamailio: main process and workers), " +
       "delta over the caller's run, as % of one core; *CPU µs per call* = that CPU time (plus redis-server's for the Redis variant) ÷ successful calls. " +
       "The Redis variant's column shows gateway + redis-server; the remote variant's balancer is the gateway and the route function's service.",
@@ -344,7 +401,7 @@ function observations(run: BenchRun, sums: readonly Summary[]): string[] {
     const good = finals.filter((f) => f.clean).at(-1);
     if (good) {
       notes.push(
-        `${s.label}: clean up to ${fmt(good.rate)}/s (p99 INVITE→200 ${ms(good.invite.p99)} ms, balancer CPU ${fmt(good.cpu.balancerPct)}% of a core, ${fmt(good.cpu.usPerCall)} µs per call).`,
+        `${s.label}: clean up to ${fmt(good.rate)}/s (p99 INVITE→200 ${good.wire ? wms(p99Of(good)) : ms(p99Of(good))} ms, balancer CPU ${fmt(good.cpu.balancerPct)}% of a core, ${fmt(good.cpu.usPerCall)} µs per call).`,
       );
     }
     if (bad) {
@@ -367,7 +424,7 @@ function observations(run: BenchRun, sums: readonly Summary[]): string[] {
   if (top) {
     notes.push(
       `Load tool: sipp straight to a destination at ${fmt(top.rate)}/s was ${top.clean ? "clean" : `not clean (${top.problems.join("; ")})`}` +
-        ` (INVITE→200 p99 ${ms(top.invite.p99)} ms), so ${top.clean ? "the caller and destinations are not what limits the balancers at these rates" : "the load tool itself is a limit at that rate"}.`,
+        ` (INVITE→200 p99 ${top.wire ? wms(p99Of(top)) : ms(p99Of(top))} ms), so ${top.clean ? "the caller and destinations are not what limits the balancers at these rates" : "the load tool itself is a limit at that rate"}.`,
     );
   }
   const noisy = [...run.steps].filter((s) => s.cpu.otherPct > 25);

@@ -9,6 +9,7 @@ import type { System, SystemName } from "./systems.ts";
 import { LABELS } from "./systems.ts";
 import { startUac, type StatRow, type Uas } from "./sipp.ts";
 import { distribution, type Distribution } from "./stats.ts";
+import { Capture, findTcpdump } from "./capture.ts";
 import {
   CLK_TCK,
   cpuTicks,
@@ -57,6 +58,22 @@ export interface StepResult {
   /** INVITE → 200 and BYE → 200 at the caller, ms (sipp's clock: 1 ms resolution) */
   readonly invite: Distribution;
   readonly bye: Distribution;
+  /**
+   * The same response times measured on the wire (a tcpdump capture of the caller's and destinations' ports, µs
+   * timestamps), ms, with the balancer's own share of each (see wire-latency.ts); absent when tcpdump is missing.
+   */
+  readonly wire?: {
+    readonly invite: Distribution;
+    readonly bye: Distribution;
+    readonly inviteBalancer: Distribution;
+    readonly byeBalancer: Distribution;
+    readonly calls: number;
+    readonly packets: number;
+    /** packets the capture lost (kernel buffer overflow); the figures miss those calls */
+    readonly dropped: number;
+    /** tcpdump's CPU, % of one core */
+    readonly capturePct: number;
+  };
   readonly cpu: {
     /** balancer process tree, % of one core over the caller's run */
     readonly balancerPct: number;
@@ -108,6 +125,10 @@ export interface StepContext {
   readonly deadline: number;
   /** how long to wait for the machine to be quiet before the step (default 20 s) */
   readonly quietWaitMs?: number;
+  /** capture the step's packets for wire response times (default: when tcpdump is installed) */
+  readonly capture?: boolean;
+  /** keep the step's capture file (capture.pcap in the step's folder) */
+  readonly keepCapture?: boolean;
 }
 
 async function selfChildTicks(): Promise<{ self: number; children: number }> {
@@ -175,6 +196,11 @@ export async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepRes
   const route0 = await ctx.system?.routeDecisions?.();
 
   const timeoutS = Math.ceil(spec.durationS * 3 + 40);
+  const capture =
+    (ctx.capture ?? true) && findTcpdump() !== null
+      ? await Capture.start(join(dir, "capture.pcap"), ctx.uacPort, uas.map((u) => u.port), timeoutS * 1000 + 60_000)
+      : undefined;
+  const capCpu0 = capture ? await cpuTicks([capture.proc.pid]) : 0;
   const uac = startUac({
     dir,
     name: "uac",
@@ -225,6 +251,8 @@ export async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepRes
   }
   const exit = await uac.wait();
   const t1 = Date.now();
+  // tcpdump is a child of this process: its CPU is taken out of the children's (sipp's) time below
+  const capS = capture ? Math.max(0, ((await cpuTicks([capture.proc.pid])) - capCpu0) / CLK_TCK) : 0;
   const balPidsEnd = await balancerPids();
   const cpu1 = { bal: await cpuTicks(balPidsEnd), store: await cpuTicks(await storePids()) };
   const m1 = await machineCpu();
@@ -235,6 +263,7 @@ export async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepRes
   peakPss = Math.max(peakPss, memEnd.pssKb);
 
   const uasAfter = await Promise.all(uas.map((u) => u.settle()));
+  const wireRaw = capture ? await capture.finish(ctx.keepCapture ?? false) : undefined;
   const me1 = await selfChildTicks();
   const route1 = await ctx.system?.routeDecisions?.();
   const route = route0 && route1 ? { remote: route1.remote - route0.remote, fallback: route1.fallback - route0.fallback } : undefined;
@@ -250,7 +279,10 @@ export async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepRes
   // a process that died in the window counts 0 at the end: never report negative CPU
   const balS = Math.max(0, (cpu1.bal - cpu0.bal) / CLK_TCK);
   const storeS = Math.max(0, (cpu1.store - cpu0.store) / CLK_TCK);
-  const sippS = (me1.children - me0.children) / CLK_TCK;
+  // tcpdump's CPU is in the children's time once it exited; count it once, as the capture's (what it spends after
+  // the caller's last call, idle, is left in the children's)
+  const capAllS = capS;
+  const sippS = Math.max(0, (me1.children - me0.children) / CLK_TCK - capAllS);
   const harnessS = (me1.self - me0.self) / CLK_TCK;
   const machS = (busy(m1) - busy(m0)) / CLK_TCK;
   const userSysS = (m1.user + m1.nice + m1.system - (m0.user + m0.nice + m0.system)) / CLK_TCK;
@@ -304,6 +336,20 @@ export async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepRes
     unexpected: { lateProvisional: unexpected.lateProvisional, other: unexpected.other },
     invite,
     bye,
+    ...(wireRaw
+      ? {
+          wire: {
+            invite: distribution(wireRaw.invite.total),
+            bye: distribution(wireRaw.bye.total),
+            inviteBalancer: distribution(wireRaw.invite.balancer),
+            byeBalancer: distribution(wireRaw.bye.balancer),
+            calls: wireRaw.calls,
+            packets: wireRaw.packets,
+            dropped: wireRaw.dropped,
+            capturePct: (capS / wallS) * 100,
+          },
+        }
+      : {}),
     cpu: {
       balancerPct: (balS / wallS) * 100,
       storePct: (storeS / wallS) * 100,
@@ -311,7 +357,7 @@ export async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepRes
       balancerUsPerCall: succeeded > 0 ? (balS / succeeded) * 1e6 : NaN,
       sippPct: (sippS / wallS) * 100,
       machinePct: (machS / wallS) * 100,
-      otherPct: Math.max(0, ((userSysS - balS - storeS - sippS - harnessS) / wallS) * 100),
+      otherPct: Math.max(0, ((userSysS - balS - storeS - sippS - capAllS - harnessS) / wallS) * 100),
       stealPct: (stealS / wallS) * 100,
     },
     memory: { pssKbEnd: memEnd.pssKb, pssKbPeak: peakPss, rssKbEnd: memEnd.rssKb, storePssKbEnd: storeMem.pssKb },
@@ -325,6 +371,10 @@ export async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepRes
   ctx.log(
     `  => ${label} @ ${spec.rate}/s: ${result.clean ? "clean" : `NOT clean (${problems.join("; ")})`}; ` +
       `INVITE→200 p50/p99/max ${invite.p50}/${invite.p99}/${invite.max} ms, BYE→200 p99 ${bye.p99} ms` +
+      (result.wire
+        ? ` (wire: INVITE→200 p50/p99/max ${result.wire.invite.p50.toFixed(2)}/${result.wire.invite.p99.toFixed(2)}/${result.wire.invite.max.toFixed(1)} ms, ` +
+          `balancer's share p99 ${result.wire.inviteBalancer.p99.toFixed(2)} ms, ${result.wire.calls} calls, ${result.wire.dropped} dropped)`
+        : "") +
       (ctx.system ? `, CPU ${result.cpu.balancerPct.toFixed(0)}%${storeS > 0 ? ` + redis ${result.cpu.storePct.toFixed(0)}%` : ""}, ${result.cpu.usPerCall.toFixed(0)} µs/call` : "") +
       (route ? `, route function answered ${route.remote}` : "") +
       `, other load ${result.cpu.otherPct.toFixed(0)}%`,

@@ -30,6 +30,13 @@ interface Step {
   memory: { pssKbEnd: number };
   udp: { socketDrops: number; rcvbufErrors: number };
   route?: { remote: number; fallback: number };
+  wire?: {
+    invite: { n: number; p50: number; p99: number; max: number };
+    bye: { n: number; p99: number };
+    inviteBalancer: { n: number; p50: number; max: number };
+    calls: number;
+    dropped: number;
+  };
   clean: boolean;
 }
 
@@ -87,6 +94,16 @@ test(
       assert.ok(Number.isFinite(step.cpu.usPerCall) && step.cpu.usPerCall >= 0, `${name}: CPU per call ${step.cpu.usPerCall}`);
       assert.ok(step.memory.pssKbEnd > 0, `${name}: memory ${step.memory.pssKbEnd}`);
       assert.equal(typeof step.clean, "boolean");
+      // the capture (tcpdump, installed by the pretest step) saw every call that succeeded, INVITE and BYE alike
+      assert.ok(step.wire, `${name}: no wire figures (tcpdump capture)${ctx}`);
+      assert.equal(step.wire.dropped, 0, `${name}: the capture dropped packets`);
+      assert.ok(step.wire.calls >= step.calls.succeeded, `${name}: the capture saw ${step.wire.calls} calls, sipp ${step.calls.succeeded} succeeded`);
+      assert.equal(step.wire.invite.n, step.wire.calls, `${name}: INVITE→200 on the wire per call`);
+      assert.ok(step.wire.bye.n >= step.calls.succeeded, `${name}: BYE→200 on the wire ${step.wire.bye.n}`);
+      assert.ok(step.wire.invite.p50 > 0 && step.wire.invite.p50 <= step.wire.invite.p99 && step.wire.invite.p99 <= step.wire.invite.max, `${name}: wire INVITE→200 ${JSON.stringify(step.wire.invite)}`);
+      // the balancer's share is part of the caller's response time, call by call
+      assert.equal(step.wire.inviteBalancer.n, step.wire.calls, `${name}: balancer's share per call`);
+      assert.ok(step.wire.inviteBalancer.p50 > 0 && step.wire.inviteBalancer.max <= step.wire.invite.max, `${name}: balancer's share ${JSON.stringify(step.wire.inviteBalancer)}`);
       if (name === "switchboard-remote") {
         // one decision per call (retransmitted INVITEs are absorbed by the transaction), taken by the function
         assert.ok(step.route, `remote: no route counters${ctx}`);
