@@ -150,6 +150,11 @@ const ConfigInput = v.object({
   redisUrl: v.optional(v.pipe(v.string(), v.regex(/^rediss?:\/\/\S+$/i, "must be redis://HOST:PORT"))),
   tickIntervalMs: v.optional(integerFrom(100, 600_000), 5000),
   /**
+   * Synthetic calls a starting gateway (and each worker thread) drives through a private core so V8 optimises the
+   * proxy's code before real traffic needs it (gateway/warmup.ts); 0 = none.
+   */
+  warmupCalls: v.optional(integerFrom(0, 100_000), 2000),
+  /**
    * Gateway workers (threads) sharing the SIP port, each owning the transactions of its share of Call-IDs
    * (gateway/shard-pool.ts): "auto" is one per core; 1 runs everything on the main thread.
    */
@@ -198,6 +203,7 @@ export const ENV_FIELDS: Readonly<Record<string, keyof Config>> = {
   SWITCHBOARD_WEBHOOK_URLS: "webhookUrls",
   SWITCHBOARD_WEBHOOK_SECRET: "webhookSecret",
   SWITCHBOARD_TICK_INTERVAL: "tickIntervalMs",
+  SWITCHBOARD_WARMUP_CALLS: "warmupCalls",
   SWITCHBOARD_LOG_LEVEL: "logLevel",
   SWITCHBOARD_WORKERS: "workers",
 };

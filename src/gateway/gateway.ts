@@ -37,6 +37,7 @@ import { ShardPool } from "./shard-pool.ts";
 import { shardOfCallId } from "./shard.ts";
 import { remoteRoute } from "./remote-route.ts";
 import type { Transport } from "./transport.ts";
+import { warmUp } from "./warmup.ts";
 import { TcpTransport } from "./transport-tcp.ts";
 import { assertUdpPortFree, UdpTransport } from "./transport-udp.ts";
 
@@ -312,6 +313,23 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const httpAddress = http.address();
   const httpPort = httpAddress && typeof httpAddress === "object" ? httpAddress.port : config.httpListen.port;
 
+  // JIT warm-up on a private core, in small batches between real traffic: the gateway serves from now on (warmup.ts).
+  let stopping = false;
+  const warming =
+    config.warmupCalls > 0
+      ? warmUp({ config, clock, calls: config.warmupCalls, stopped: () => stopping })
+          .then((report) => {
+            counters.inc("warmup.calls", report.calls);
+            if (report.incomplete > 0) {
+              counters.inc("warmup.incomplete", report.incomplete);
+              log.log("error", "warm-up calls did not complete: the proxy core is broken", { incomplete: report.incomplete, first: report.firstProblem });
+            } else {
+              log.log("info", "warm-up done", { calls: report.calls, ms: Math.round(report.ms) });
+            }
+          })
+          .catch((error) => log.log("error", "warm-up failed", { error: String((error as Error)?.stack ?? error) }))
+      : Promise.resolve();
+
   return {
     transports,
     httpPort,
@@ -321,6 +339,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     core: proxy,
     shards,
     async stop(graceMs = config.shutdownGraceMs) {
+      stopping = true;
       proxy.drain();
       workers?.drain();
       const inFlight = async () => proxy.inFlight + (workers ? (await workers.status()).reduce((n, s) => n + s.inFlight, 0) : 0);
@@ -328,6 +347,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       while ((await inFlight()) > 0 && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
+      await warming;
       await workers?.stop();
       proxy.dispose();
       clearInterval(ticker);

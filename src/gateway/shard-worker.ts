@@ -20,6 +20,7 @@ import { ShardIngress, ShardLink, sourceOf } from "./shard-link.ts";
 import { ShardDialogStore } from "./shard-store.ts";
 import type { LocalAddress } from "./transport.ts";
 import { UdpTransport } from "./transport-udp.ts";
+import { warmUp } from "./warmup.ts";
 
 /** What the main thread hands a worker at its start (structured-cloned). */
 export interface ShardWorkerData {
@@ -136,6 +137,18 @@ async function main(): Promise<void> {
   await Promise.all(udp.map((t) => t.start((bytes, source) => ingress.receive(bytes, source))));
 
   toMain.notify("ready");
+  // This thread's V8 is as cold as the main thread's was: the same warm-up, on a private core (warmup.ts).
+  if (config.warmupCalls > 0) {
+    warmUp({ config, clock: systemClock, calls: config.warmupCalls, stopped: () => core?.draining ?? false })
+      .then((report) => {
+        counters.inc("warmup.calls", report.calls);
+        if (report.incomplete > 0) {
+          counters.inc("warmup.incomplete", report.incomplete);
+          log.log("error", "warm-up calls did not complete: the proxy core is broken", { shard: data.shard, incomplete: report.incomplete, first: report.firstProblem });
+        }
+      })
+      .catch((error) => log.log("error", "warm-up failed", { shard: data.shard, error: String((error as Error)?.stack ?? error) }));
+  }
 }
 
 main().catch((error) => {

@@ -1,0 +1,177 @@
+/**
+ * Synthetic calls through a proxy core, with no sockets: a caller and two destinations played in-process, the
+ * benchmark's call (INVITE; 100, 180, 200 with SDP from the destination; ACK and BYE through the Record-Route, RFC
+ * 3261 §12.1.2; 200 to the BYE). Used by the JIT warm-up of a starting gateway (warmup.ts) and by `npm run bench:core`.
+ * Every call is checked: the caller got its 100, 180, 200 and BYE 200, the destination its INVITE, ACK and BYE.
+ */
+import { Buffer } from "node:buffer";
+import type { Target } from "../proxy/route-token.ts";
+import type { Source } from "./transport.ts";
+
+export interface SyntheticPeers {
+  readonly host: string;
+  /** the core's own port, where the caller sends */
+  readonly gateway: number;
+  readonly caller: number;
+  /** the destinations' ports (the core's catalog must route to these) */
+  readonly destinations: readonly number[];
+}
+
+export interface SyntheticCall {
+  readonly id: string;
+  readonly tag: string;
+  readonly seen: Set<string>;
+  uas?: number;
+  routes?: string[];
+  contact?: string;
+}
+
+/** The core's side: feed it a datagram. */
+export type Feed = (data: Uint8Array, source: Source) => void;
+
+const SDP = "v=0\r\no=uac 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+
+const msg = (startLine: string, headers: readonly string[], body = ""): Buffer =>
+  Buffer.from(`${startLine}\r\n${headers.join("\r\n")}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, "latin1");
+const lines = (text: string, name: string): string[] => text.split("\r\n").filter((l) => l.toLowerCase().startsWith(`${name}:`));
+const value = (line: string): string => line.slice(line.indexOf(":") + 1).trim();
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Let the core's promise chains (store, route function) finish: a few event-loop turns. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 4; i++) await turn();
+}
+
+export class SyntheticCalls {
+  #sent: { port: number; data: Uint8Array }[] = [];
+  #callNo = 0;
+  readonly #peers: SyntheticPeers;
+  readonly #prefix: string;
+  /** Wraps this driver's own work (building and reading messages), so a benchmark can leave it out of its figure. */
+  readonly #timed: <T>(f: () => T) => T;
+
+  constructor(peers: SyntheticPeers, options: { readonly prefix?: string; readonly timed?: <T>(f: () => T) => T } = {}) {
+    this.#peers = peers;
+    this.#prefix = options.prefix ?? "synthetic";
+    this.#timed = options.timed ?? ((f) => f());
+  }
+
+  /** The core's send port: what it sends is kept for the peers to answer. */
+  readonly send = (target: Target, data: Uint8Array): void => void this.#sent.push({ port: target.port, data });
+
+  /** Run `size` calls at once through `feed`; resolves when they are over. */
+  async batch(size: number, feed: Feed): Promise<SyntheticCall[]> {
+    const { host, gateway, caller } = this.#peers;
+    const from = (port: number): Source => ({ transport: "udp", address: host, port });
+    const calls = new Map<string, SyntheticCall>();
+    const invites = this.#timed(() => {
+      const out: Buffer[] = [];
+      for (let i = 0; i < size; i++) {
+        const n = this.#callNo++;
+        const call: SyntheticCall = { id: `${this.#prefix}-${n}@${host}`, tag: `t${n}`, seen: new Set() };
+        calls.set(call.id, call);
+        out.push(msg(`INVITE sip:svc@${host}:${gateway} SIP/2.0`, [
+          ...this.#callerHeaders(call, "INVITE", 1, `i${call.tag}`, `svc <sip:svc@${host}:${gateway}>`),
+          "Content-Type: application/sdp",
+        ], SDP));
+      }
+      return out;
+    });
+    for (const data of invites) feed(data, from(caller));
+    await settle();
+    // destination: 100, 180, 200 (with SDP) to each INVITE
+    const answers = this.#timed(() =>
+      this.#deliver(calls).filter((d) => d.first.startsWith("INVITE")).flatMap((d) => {
+        d.call.uas = d.port;
+        const tag = `u${d.call.tag}`;
+        return [
+          { data: this.#answer(d.text, "100 Trying", undefined, d.port), port: d.port },
+          { data: this.#answer(d.text, "180 Ringing", tag, d.port), port: d.port },
+          { data: this.#answer(d.text, "200 OK", tag, d.port, SDP), port: d.port },
+        ];
+      }),
+    );
+    for (const a of answers) feed(a.data, from(a.port));
+    await settle();
+    // caller: ACK and BYE through the Record-Route (§12.1.2: the route set is the Record-Route in reverse order)
+    const byes: Buffer[] = [];
+    const acks = this.#timed(() =>
+      this.#deliver(calls).filter((d) => d.first === "SIP/2.0 200 OK" && d.port === caller).map((d) => {
+        const c = d.call;
+        c.routes = lines(d.text, "record-route").map(value).flatMap((v) => v.split(/,\s*/)).reverse();
+        c.contact = /<([^>]+)>/.exec(value(lines(d.text, "contact")[0] ?? ""))?.[1] ?? "";
+        const to = value(lines(d.text, "to")[0] ?? "");
+        byes.push(msg(`BYE ${c.contact} SIP/2.0`, this.#callerHeaders(c, "BYE", 2, `b${c.tag}`, to)));
+        return msg(`ACK ${c.contact} SIP/2.0`, this.#callerHeaders(c, "ACK", 1, `a${c.tag}`, to));
+      }),
+    );
+    for (const a of acks) feed(a, from(caller));
+    for (const b of byes) feed(b, from(caller));
+    await settle();
+    // destination: 200 to each BYE
+    const oks = this.#timed(() =>
+      this.#deliver(calls).filter((d) => d.first.startsWith("BYE")).map((d) => ({ data: this.#answer(d.text, "200 OK", undefined, d.port), port: d.port })),
+    );
+    for (const o of oks) feed(o.data, from(o.port));
+    await settle();
+    this.#timed(() => this.#deliver(calls));
+    return [...calls.values()];
+  }
+
+  /** Calls that did not go through completely, with what is missing. */
+  incomplete(calls: readonly SyntheticCall[]): string[] {
+    const { caller } = this.#peers;
+    const out: string[] = [];
+    for (const c of calls) {
+      const want = [`${caller} 100 INVITE`, `${caller} 180 INVITE`, `${caller} 200 INVITE`, `${c.uas} INVITE`, `${c.uas} ACK`, `${c.uas} BYE`, `${caller} 200 BYE`];
+      const missing = want.filter((w) => !c.seen.has(w));
+      if (c.uas === undefined || missing.length > 0) out.push(`call ${c.id}: missing ${missing.join(", ")}; saw ${[...c.seen].join(", ")}`);
+    }
+    return out;
+  }
+
+  #callerHeaders(c: SyntheticCall, method: string, cseq: number, branch: string, to: string): string[] {
+    const { host, caller } = this.#peers;
+    return [
+      `Via: SIP/2.0/UDP ${host}:${caller};branch=z9hG4bK-${branch};rport`,
+      ...(c.routes ?? []).map((r) => `Route: ${r}`),
+      `From: sipp <sip:sipp@${host}:${caller}>;tag=${c.tag}`,
+      `To: ${to}`,
+      `Call-ID: ${c.id}`,
+      `CSeq: ${cseq} ${method}`,
+      `Contact: <sip:sipp@${host}:${caller};transport=UDP>`,
+      "Max-Forwards: 70",
+    ];
+  }
+
+  /** The destination's answer to a request it got (§8.2.6.2): every Via, Record-Route, From, To (tagged), Call-ID, CSeq. */
+  #answer(text: string, status: string, toTag: string | undefined, contactPort: number, body = ""): Buffer {
+    const to = value(lines(text, "to")[0] ?? "");
+    return msg(`SIP/2.0 ${status}`, [
+      ...lines(text, "via"),
+      ...lines(text, "record-route"),
+      ...lines(text, "from"),
+      `To: ${toTag === undefined || to.includes(";tag=") ? to : `${to};tag=${toTag}`}`,
+      ...lines(text, "call-id"),
+      ...lines(text, "cseq"),
+      `Contact: <sip:uas@${this.#peers.host}:${contactPort}>`,
+    ], body);
+  }
+
+  /** Take what the core sent, by Call-ID; each delivery is recorded on its call as "port method-or-status". */
+  #deliver(calls: Map<string, SyntheticCall>): { text: string; port: number; call: SyntheticCall; first: string }[] {
+    const out: { text: string; port: number; call: SyntheticCall; first: string }[] = [];
+    for (const s of this.#sent) {
+      const text = Buffer.from(s.data).toString("latin1");
+      const id = value(lines(text, "call-id")[0] ?? "");
+      const call = calls.get(id);
+      if (!call) continue; // not one of this batch's calls (an OPTIONS probe, a late retransmission): the peers ignore it
+      const first = text.slice(0, text.indexOf("\r\n"));
+      const what = first.startsWith("SIP/2.0 ") ? `${first.split(" ")[1]} ${value(lines(text, "cseq")[0] ?? "").split(" ")[1]}` : first.split(" ")[0]!;
+      call.seen.add(`${s.port} ${what}`);
+      out.push({ text, port: s.port, call, first });
+    }
+    this.#sent = [];
+    return out;
+  }
+}
