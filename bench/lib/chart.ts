@@ -22,8 +22,10 @@ const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;"
 
 export function renderChart(series: readonly ChartSeries[], title: string, subtitle: string): string {
   const W = 760;
-  const H = 440;
-  const m = { l: 64, r: 24, t: 56, b: 92 };
+  // two legend entries per row under the plot, then the marker note on a line of its own
+  const legendRows = Math.ceil(series.length / 2);
+  const H = 420 + legendRows * 16 + 14;
+  const m = { l: 64, r: 24, t: 56, b: H - 348 };
   const pw = W - m.l - m.r;
   const ph = H - m.t - m.b;
   const all = series.flatMap((s) => s.points);
@@ -78,7 +80,7 @@ export function renderChart(series: readonly ChartSeries[], title: string, subti
     }
     // legend
     const lx = m.l + (i % 2) * 340;
-    const ly = H - 30 + Math.floor(i / 2) * 16 - (series.length > 2 ? 8 : 0);
+    const ly = 400 + 20 + Math.floor(i / 2) * 16;
     out.push(`<line x1="${lx}" x2="${lx + 22}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5,4"' : ""}/>`);
     out.push(`<circle cx="${lx + 11}" cy="${ly - 4}" r="3.5" fill="${s.color}"/>`);
     out.push(`<text x="${lx + 28}" y="${ly}">${esc(s.label)}</text>`);
