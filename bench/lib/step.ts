@@ -279,10 +279,9 @@ export async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepRes
   // a process that died in the window counts 0 at the end: never report negative CPU
   const balS = Math.max(0, (cpu1.bal - cpu0.bal) / CLK_TCK);
   const storeS = Math.max(0, (cpu1.store - cpu0.store) / CLK_TCK);
-  // tcpdump's CPU is in the children's time once it exited; count it once, as the capture's (what it spends after
-  // the caller's last call, idle, is left in the children's)
-  const capAllS = capS;
-  const sippS = Math.max(0, (me1.children - me0.children) / CLK_TCK - capAllS);
+  // tcpdump's CPU is in the children's time once it exited: count it once, as the capture's (what it spends idle
+  // after the caller's last call stays in the children's)
+  const sippS = Math.max(0, (me1.children - me0.children) / CLK_TCK - capS);
   const harnessS = (me1.self - me0.self) / CLK_TCK;
   const machS = (busy(m1) - busy(m0)) / CLK_TCK;
   const userSysS = (m1.user + m1.nice + m1.system - (m0.user + m0.nice + m0.system)) / CLK_TCK;
@@ -357,7 +356,7 @@ export async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepRes
       balancerUsPerCall: succeeded > 0 ? (balS / succeeded) * 1e6 : NaN,
       sippPct: (sippS / wallS) * 100,
       machinePct: (machS / wallS) * 100,
-      otherPct: Math.max(0, ((userSysS - balS - storeS - sippS - capAllS - harnessS) / wallS) * 100),
+      otherPct: Math.max(0, ((userSysS - balS - storeS - sippS - capS - harnessS) / wallS) * 100),
       stealPct: (stealS / wallS) * 100,
     },
     memory: { pssKbEnd: memEnd.pssKb, pssKbPeak: peakPss, rssKbEnd: memEnd.rssKb, storePssKbEnd: storeMem.pssKb },

@@ -37,7 +37,7 @@ import { ShardPool } from "./shard-pool.ts";
 import { shardOfCallId } from "./shard.ts";
 import { remoteRoute } from "./remote-route.ts";
 import type { Transport } from "./transport.ts";
-import { warmUp } from "./warmup.ts";
+import { startWarmUp } from "./warmup.ts";
 import { TcpTransport } from "./transport-tcp.ts";
 import { assertUdpPortFree, UdpTransport } from "./transport-udp.ts";
 
@@ -317,17 +317,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   let stopping = false;
   const warming =
     config.warmupCalls > 0
-      ? warmUp({ config, clock, calls: config.warmupCalls, stopped: () => stopping })
-          .then((report) => {
-            counters.inc("warmup.calls", report.calls);
-            if (report.incomplete > 0) {
-              counters.inc("warmup.incomplete", report.incomplete);
-              log.log("error", "warm-up calls did not complete: the proxy core is broken", { incomplete: report.incomplete, first: report.firstProblem });
-            } else {
-              log.log("info", "warm-up done", { calls: report.calls, ms: Math.round(report.ms) });
-            }
-          })
-          .catch((error) => log.log("error", "warm-up failed", { error: String((error as Error)?.stack ?? error) }))
+      ? startWarmUp({ config, clock, calls: config.warmupCalls, stopped: () => stopping }, { counters, log })
       : Promise.resolve();
 
   return {

@@ -20,7 +20,7 @@ import { ShardIngress, ShardLink, sourceOf } from "./shard-link.ts";
 import { ShardDialogStore } from "./shard-store.ts";
 import type { LocalAddress } from "./transport.ts";
 import { UdpTransport } from "./transport-udp.ts";
-import { warmUp } from "./warmup.ts";
+import { startWarmUp } from "./warmup.ts";
 
 /** What the main thread hands a worker at its start (structured-cloned). */
 export interface ShardWorkerData {
@@ -139,15 +139,10 @@ async function main(): Promise<void> {
   toMain.notify("ready");
   // This thread's V8 is as cold as the main thread's was: the same warm-up, on a private core (warmup.ts).
   if (config.warmupCalls > 0) {
-    warmUp({ config, clock: systemClock, calls: config.warmupCalls, stopped: () => core?.draining ?? false })
-      .then((report) => {
-        counters.inc("warmup.calls", report.calls);
-        if (report.incomplete > 0) {
-          counters.inc("warmup.incomplete", report.incomplete);
-          log.log("error", "warm-up calls did not complete: the proxy core is broken", { shard: data.shard, incomplete: report.incomplete, first: report.firstProblem });
-        }
-      })
-      .catch((error) => log.log("error", "warm-up failed", { shard: data.shard, error: String((error as Error)?.stack ?? error) }));
+    void startWarmUp(
+      { config, clock: systemClock, calls: config.warmupCalls, stopped: () => core?.draining ?? false },
+      { counters, log, fields: { shard: data.shard } },
+    );
   }
 }
 

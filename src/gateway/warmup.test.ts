@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { parseConfig } from "../config.ts";
 import { FakeClock } from "../transaction/fake-clock.ts";
 import { systemClock } from "../transaction/clock.ts";
-import { warmUp } from "./warmup.ts";
+import { startWarmUp, warmUp } from "./warmup.ts";
 
 function config(extra: Record<string, string> = {}) {
   const parsed = parseConfig({ SWITCHBOARD_SIP_LISTEN: "udp:127.0.0.1:5060", SWITCHBOARD_DESTINATIONS: "sip:10.0.0.1:5060", ...extra });
@@ -37,4 +37,15 @@ test("warmUp is independent of the gateway's own destinations and listen address
   const report = await warmUp({ config: config({ SWITCHBOARD_DESTINATIONS: "", SWITCHBOARD_SIP_LISTEN: "tcp:127.0.0.1:5070" }), clock: systemClock, calls: 20 });
   assert.equal(report.calls, 20);
   assert.equal(report.incomplete, 0, report.firstProblem);
+});
+
+test("startWarmUp counts the calls on the gateway's counters and logs once", async () => {
+  const { Counters } = await import("./counters.ts");
+  const counters = new Counters();
+  const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
+  const log = { enabled: () => true, log: (level: string, msg: string, fields?: Record<string, unknown>) => void lines.push({ level, msg, fields }) };
+  await startWarmUp({ config: config(), clock: systemClock, calls: 40 }, { counters, log: log as never, fields: { shard: 1 } });
+  assert.equal(counters.get("warmup.calls"), 40);
+  assert.equal(counters.get("warmup.incomplete"), 0);
+  assert.deepEqual(lines.map((l) => [l.level, l.msg, l.fields?.shard, l.fields?.calls]), [["info", "warm-up done", 1, 40]]);
 });

@@ -22,6 +22,7 @@ import type { Clock } from "../transaction/clock.ts";
 import { OurAddresses } from "./addresses.ts";
 import { buildProxyCore } from "./core-build.ts";
 import { Counters } from "./counters.ts";
+import type { Logger } from "./log.ts";
 import type { ProxyCore } from "./proxy-core.ts";
 import { SyntheticCalls, type SyntheticPeers } from "./synthetic-calls.ts";
 import type { Target } from "../proxy/route-token.ts";
@@ -94,6 +95,28 @@ export async function privateCore(options: {
     send: options.send,
   });
   return { core, catalog, dialogs };
+}
+
+/**
+ * Start the warm-up in the background and account for it: `warmup.calls` (and `warmup.incomplete`) on the gateway's
+ * counters, one log line. Never rejects: a failed warm-up costs speed, not service.
+ */
+export function startWarmUp(
+  options: WarmUpOptions,
+  report: { readonly counters: Counters; readonly log: Logger; readonly fields?: Record<string, unknown> },
+): Promise<void> {
+  const fields = report.fields ?? {};
+  return warmUp(options)
+    .then((r) => {
+      report.counters.inc("warmup.calls", r.calls);
+      if (r.incomplete > 0) {
+        report.counters.inc("warmup.incomplete", r.incomplete);
+        report.log.log("error", "warm-up calls did not complete: the proxy core is broken", { ...fields, incomplete: r.incomplete, first: r.firstProblem });
+      } else {
+        report.log.log("info", "warm-up done", { ...fields, calls: r.calls, ms: Math.round(r.ms) });
+      }
+    })
+    .catch((error) => report.log.log("error", "warm-up failed", { ...fields, error: String((error as Error)?.stack ?? error) }));
 }
 
 export async function warmUp(options: WarmUpOptions): Promise<WarmUpReport> {
