@@ -41,7 +41,6 @@ const HOST = "127.0.0.1";
 
 const parsed = parseConfig({
   SWITCHBOARD_SIP_LISTEN: `udp:${HOST}:${GW}`,
-  SWITCHBOARD_DESTINATIONS: UAS.map((p) => `sip:${HOST}:${p}`).join(","),
   SWITCHBOARD_LOG_LEVEL: "warn",
 });
 if (!parsed.ok) throw new Error(parsed.error.message);

@@ -4,7 +4,7 @@
  * response times with microsecond resolution. The kernel filters (BPF), so tcpdump only sees the step's own ports.
  */
 import { execFileSync } from "node:child_process";
-import { readFile, rm, stat } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { udpPackets } from "./pcap.ts";
 import { wireLatencies, type WireLatencies } from "./wire-latency.ts";
 import { startProcess, type ManagedProcess } from "../../tests/support/process.ts";
@@ -12,7 +12,6 @@ import { startProcess, type ManagedProcess } from "../../tests/support/process.t
 export interface CaptureResult extends WireLatencies {
   /** packets tcpdump reported dropped by the kernel (its buffer overflowed): the figures then miss those */
   readonly dropped: number;
-  readonly bytes: number;
 }
 
 let tcpdumpPath: string | null | undefined;
@@ -59,10 +58,9 @@ export class Capture {
   async finish(keep: boolean): Promise<CaptureResult> {
     await this.proc.stop("SIGINT", 10_000);
     const dropped = Number(/(\d+) packets? dropped by kernel/.exec(this.proc.stderr())?.[1] ?? 0);
-    const bytes = (await stat(this.file)).size;
     const data = await readFile(this.file);
     const lat = wireLatencies(udpPackets(data), this.caller, this.destinations);
     if (!keep) await rm(this.file, { force: true });
-    return { ...lat, dropped, bytes };
+    return { ...lat, dropped };
   }
 }

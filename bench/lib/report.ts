@@ -93,9 +93,14 @@ export function wms(v: number): string {
   return v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0);
 }
 
-/** The step's INVITE→200 (or BYE→200) p99 in ms: measured on the wire when the step was captured, else sipp's. */
-export function p99Of(s: StepResult, which: "invite" | "bye" = "invite"): number {
-  return s.wire ? s.wire[which].p99 : s[which].p99;
+/** The step's INVITE→200 p99 in ms: measured on the wire when the step was captured, else sipp's. */
+export function p99Of(s: StepResult): number {
+  return s.wire ? s.wire.invite.p99 : s.invite.p99;
+}
+
+/** {@link p99Of} as text, at the precision of its source. */
+function p99Text(s: StepResult): string {
+  return s.wire ? wms(p99Of(s)) : ms(p99Of(s));
 }
 
 function latency(s: StepResult, which: "invite" | "bye"): string {
@@ -162,7 +167,7 @@ function latencyTable(run: BenchRun): string[] {
       const st = stepAt(run, sys.name, rate);
       if (!st) return "–";
       const v = p99Of(st);
-      const text = st.wire ? wms(v) : ms(v);
+      const text = p99Text(st);
       if (!st.clean) return `${text} ✘`;
       const k = sys.name === "kamailio" ? undefined : stepAt(run, "kamailio", rate);
       const kv = k && k.clean ? p99Of(k) : NaN;
@@ -225,7 +230,7 @@ export function renderMarkdown(run: BenchRun, chartFile: string): string {
       kam && kam.maxClean > 0 && s.system !== "kamailio" ? `${((s.maxClean / kam.maxClean) * 100).toFixed(0)}%` : s.system === "kamailio" ? "100%" : "–";
     const maxCell =
       s.maxClean > 0 ? `${fmt(s.maxClean)}${s.firstUnclean === undefined ? "+ (never unclean)" : ""}` : `< ${fmt(s.firstUnclean ?? 0)}`;
-    const p99 = (x: StepResult | undefined): string => (x ? `${x.wire ? wms(p99Of(x)) : ms(p99Of(x))} ms${x.clean ? "" : " (not clean)"}` : "–");
+    const p99 = (x: StepResult | undefined): string => (x ? `${p99Text(x)} ms${x.clean ? "" : " (not clean)"}` : "–");
     out.push(
       `| ${s.label} | ${maxCell} | ${ratio} | ${p99(a)} | ${p99(b)} | ${a ? `${fmt(a.cpu.usPerCall)} µs` : "–"} | ${holdCell(h5)} | ${holdCell(h20)} |`,
     );
@@ -401,7 +406,7 @@ function observations(run: BenchRun, sums: readonly Summary[]): string[] {
     const good = finals.filter((f) => f.clean).at(-1);
     if (good) {
       notes.push(
-        `${s.label}: clean up to ${fmt(good.rate)}/s (p99 INVITE→200 ${good.wire ? wms(p99Of(good)) : ms(p99Of(good))} ms, balancer CPU ${fmt(good.cpu.balancerPct)}% of a core, ${fmt(good.cpu.usPerCall)} µs per call).`,
+        `${s.label}: clean up to ${fmt(good.rate)}/s (p99 INVITE→200 ${p99Text(good)} ms, balancer CPU ${fmt(good.cpu.balancerPct)}% of a core, ${fmt(good.cpu.usPerCall)} µs per call).`,
       );
     }
     if (bad) {
@@ -424,7 +429,7 @@ function observations(run: BenchRun, sums: readonly Summary[]): string[] {
   if (top) {
     notes.push(
       `Load tool: sipp straight to a destination at ${fmt(top.rate)}/s was ${top.clean ? "clean" : `not clean (${top.problems.join("; ")})`}` +
-        ` (INVITE→200 p99 ${top.wire ? wms(p99Of(top)) : ms(p99Of(top))} ms), so ${top.clean ? "the caller and destinations are not what limits the balancers at these rates" : "the load tool itself is a limit at that rate"}.`,
+        ` (INVITE→200 p99 ${p99Text(top)} ms), so ${top.clean ? "the caller and destinations are not what limits the balancers at these rates" : "the load tool itself is a limit at that rate"}.`,
     );
   }
   const noisy = [...run.steps].filter((s) => s.cpu.otherPct > 25);
