@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { parseConfig, type Config } from "../config.ts";
 import { startGateway } from "./gateway.ts";
 import { jsonLogger } from "./log.ts";
+import { applyGatewayV8Flags } from "./v8-tuning.ts";
 
 const USAGE = `usage: switchboard start [--config FILE]
 
@@ -40,6 +41,8 @@ function loadSecret(config: Config): { secret: string; origin: string } {
 }
 
 async function start(argv: string[]): Promise<void> {
+  // Before anything allocates on the hot path (v8-tuning.ts says why).
+  applyGatewayV8Flags();
   const configIndex = argv.indexOf("--config");
   const configPath = configIndex >= 0 ? argv[configIndex + 1] : process.env.SWITCHBOARD_CONFIG;
   const parsed = parseConfig(process.env, readConfigFile(configPath));
