@@ -274,11 +274,19 @@ async function main(): Promise<number> {
         });
         running.set(name, sys);
         if (o.verify) {
-          const v = await runStep(
-            { target: name, rate: 100, durationS: 3, attempt: 1 },
+          const verify = (attempt: number) => runStep(
+            { target: name, rate: 100, durationS: 3, attempt },
             { workDir, index: index++, system: sys, ...peersOf(name), log, deadline, quietWaitMs, capture: o.capture, keepCapture: o.keep },
           );
+          let v = await verify(1);
           verification.push(v);
+          if (!v.clean) {
+            // Once more, as for an unclean rate step: the first pass may be what warms up a freshly started route
+            // function (remote mode: a cold one missed its deadline on 7 of 300 calls once).
+            log(`  ${LABELS[name]}: verification run not clean (${v.problems.join("; ")}), once more`);
+            v = await verify(2);
+            verification.push(v);
+          }
           if (!v.clean) {
             statuses.set(name, { name, label: LABELS[name], status: "broken", note: `verification run not clean: ${v.problems.join("; ")}` });
             keep = true;
