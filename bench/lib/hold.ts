@@ -4,8 +4,9 @@
  * the test) until the first target (e.g. 5,000) is up at once; after `settleS` seconds without new calls — long
  * enough for the finished transactions to be gone (64×T1 = 32 s covers RFC 6026's Accepted state and Kamailio's wait
  * timer), so what remains is dialog state — memory is read again. A second caller then tops up to the next target
- * (20,000), and so on. Per dialog = (memory at the plateau − baseline) / calls up. The held calls are not hung up: the caller,
- * the system and its destinations are stopped afterwards (the hold test is the last use of the destinations).
+ * (20,000), and so on. Per dialog = (memory at the plateau − baseline) / calls up. The held calls are not hung up:
+ * the caller, the system and its destinations are stopped afterwards (the hold test is the last use of the
+ * destinations).
  *
  * Memory = PSS summed over the balancer's processes (/proc/PID/smaps_rollup); for the Redis variant the
  * redis-server's PSS and its own `used_memory` are reported beside the gateway's; for Kamailio also its shared
