@@ -41,7 +41,7 @@ import {
   type SystemName,
   SYSTEM_NAMES,
 } from "./lib/systems.ts";
-import { runStep, type StepResult } from "./lib/step.ts";
+import { runGate, runStep, type StepResult } from "./lib/step.ts";
 import { startUas, type Uas } from "./lib/sipp.ts";
 import { holdSeconds, runHold, type HoldResult } from "./lib/hold.ts";
 import { writeReport, summarize, type BenchRun, type SystemStatus } from "./lib/report.ts";
@@ -274,19 +274,14 @@ async function main(): Promise<number> {
         });
         running.set(name, sys);
         if (o.verify) {
-          const verify = (attempt: number) => runStep(
-            { target: name, rate: 100, durationS: 3, attempt },
-            { workDir, index: index++, system: sys, ...peersOf(name), log, deadline, quietWaitMs, capture: o.capture, keepCapture: o.keep },
+          const { last: v, attempts } = await runGate(
+            (attempt) => runStep(
+              { target: name, rate: 100, durationS: 3, attempt },
+              { workDir, index: index++, system: sys, ...peersOf(name), log, deadline, quietWaitMs, capture: o.capture, keepCapture: o.keep },
+            ),
+            (first) => log(`  ${LABELS[name]}: verification run not clean (${first.problems.join("; ")}), once more`),
           );
-          let v = await verify(1);
-          verification.push(v);
-          if (!v.clean) {
-            // Once more, as for an unclean rate step: the first pass may be what warms up a freshly started route
-            // function (remote mode: a cold one missed its deadline on 7 of 300 calls once).
-            log(`  ${LABELS[name]}: verification run not clean (${v.problems.join("; ")}), once more`);
-            v = await verify(2);
-            verification.push(v);
-          }
+          verification.push(...attempts);
           if (!v.clean) {
             statuses.set(name, { name, label: LABELS[name], status: "broken", note: `verification run not clean: ${v.problems.join("; ")}` });
             keep = true;

@@ -18,7 +18,7 @@ import { freePort } from "../../tests/support/ports.ts";
 import { startSystem, LABELS, type GatewayEntry, type System, type SystemName } from "./systems.ts";
 import { startUac, type Uac, type Uas } from "./sipp.ts";
 import { memoryOf } from "./procfs.ts";
-import { coolDown, runStep } from "./step.ts";
+import { coolDown, runGate, runStep } from "./step.ts";
 
 export interface MemorySample {
   readonly pssKb: number;
@@ -108,17 +108,13 @@ export async function runHold(system: SystemName, targets: readonly number[], ra
       inspect: true,
     });
     sys = started;
-    // Like an unclean rate step, an unclean warm-up gets one more go: its first pass may be what warms up a freshly
-    // started route function (remote mode: a cold one missed its deadline on 31 of 500 calls once).
-    const warmUp = (attempt: number) => runStep(
-      { target: system, rate: 250, durationS: 2, attempt },
-      { workDir: dir, index: 0, system: started, uas: ctx.uas, uacPort: ctx.uacPort, log: ctx.log, deadline: ctx.deadline, capture: false },
+    const { last: warm } = await runGate(
+      (attempt) => runStep(
+        { target: system, rate: 250, durationS: 2, attempt },
+        { workDir: dir, index: 0, system: started, uas: ctx.uas, uacPort: ctx.uacPort, log: ctx.log, deadline: ctx.deadline, capture: false },
+      ),
+      (first) => ctx.log(`  ${label} hold: warm-up not clean (${first.problems.join("; ")}), once more`),
     );
-    let warm = await warmUp(1);
-    if (!warm.clean) {
-      ctx.log(`  ${label} hold: warm-up not clean (${warm.problems.join("; ")}), once more`);
-      warm = await warmUp(2);
-    }
     if (!warm.clean) throw new Error(`warm-up not clean: ${warm.problems.join("; ")}`);
     await sleep(3000);
     await coolDown(sys, 10_000);

@@ -169,6 +169,23 @@ function lastBefore(rows: readonly StatRow[], calls: number): number {
   return rate;
 }
 
+/**
+ * A step that gates what follows (a verification run, a hold test's warm-up): attempt 1 and, when it was not clean,
+ * attempt 2, the rule for unclean rate steps. The first pass may be what warms up a freshly started route function
+ * (remote mode: a cold one missed its deadline on 31 of 500 warm-up calls once). `last` decides; `attempts` lists
+ * both for the report.
+ */
+export async function runGate(
+  run: (attempt: number) => Promise<StepResult>,
+  onRetry: (first: StepResult) => void,
+): Promise<{ readonly last: StepResult; readonly attempts: readonly StepResult[] }> {
+  const first = await run(1);
+  if (first.clean) return { last: first, attempts: [first] };
+  onRetry(first);
+  const second = await run(2);
+  return { last: second, attempts: [first, second] };
+}
+
 export async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepResult> {
   const label = LABELS[spec.target];
   const name = `${String(ctx.index).padStart(2, "0")}-${spec.target}-${spec.rate}${spec.attempt > 1 ? `-retry${spec.attempt - 1}` : ""}`;
