@@ -1,6 +1,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
+import { Worker } from "node:worker_threads";
 import type { AddressInfo } from "node:net";
 import { jsonPost, PostTimeout } from "./json-post.ts";
 
@@ -64,4 +65,35 @@ test("no reply within the deadline rejects with PostTimeout; a huge reply and a 
   const { server, port: closed } = await listen("127.0.0.1", () => {});
   await new Promise((resolve) => server.close(resolve));
   await assert.rejects(jsonPost(`http://127.0.0.1:${closed}/`, {})("{}", 2000), /ECONNREFUSED/);
+});
+
+test("a reply that arrived while this thread was held up past the deadline is taken, not timed out", async () => {
+  // The function answers from another thread, so it answers while this one is blocked.
+  const worker = new Worker(
+    `const { createServer } = require("node:http");
+     const { parentPort } = require("node:worker_threads");
+     const server = createServer((req, res) => { req.resume(); req.on("end", () => res.end('{"ok":true}')); });
+     server.listen(0, "127.0.0.1", () => parentPort.postMessage(server.address().port));
+     parentPort.on("message", () => server.close(() => process.exit(0)));`,
+    { eval: true },
+  );
+  try {
+    const port = await new Promise<number>((resolve) => worker.once("message", resolve));
+    const post = jsonPost(`http://127.0.0.1:${port}/v1/route`, {});
+    await post("{}", 2000); // the kept-alive connection exists, so the next request is written at once
+    const replies: string[] = [];
+    const second = post("{}", 20).then((r) => replies.push(r.body));
+    // After the request is written (check phase, past this turn's nextTicks), hold the thread well past the deadline,
+    // as a GC pause or the scheduler would; the worker's reply lands in the socket buffer meanwhile.
+    let held = false;
+    setImmediate(() => {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 150);
+      held = true;
+    });
+    await second;
+    assert.equal(held, true, "the thread was held past the deadline before the reply was read");
+    assert.deepEqual(replies, ['{"ok":true}']);
+  } finally {
+    worker.postMessage("stop");
+  }
 });

@@ -38,6 +38,7 @@ export function jsonPost(url: string, headers: Readonly<Record<string, string>>)
   return (body, deadlineMs) =>
     new Promise<PostReply>((resolve, reject) => {
       const payload = Buffer.from(body, "utf8");
+      let settled = false;
       const req = send(
         { agent, method: "POST", hostname, port, path, headers: { ...headers, "content-length": String(payload.length) } },
         (res: IncomingMessage) => {
@@ -52,14 +53,23 @@ export function jsonPost(url: string, headers: Readonly<Record<string, string>>)
             chunks.push(chunk);
           });
           res.on("end", () => {
+            settled = true;
             clearTimeout(timer);
             resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks, size).toString("utf8") });
           });
           res.on("error", fail);
         },
       );
-      const timer = setTimeout(() => req.destroy(new PostTimeout(`no reply within ${deadlineMs} ms`)), deadlineMs);
+      // The deadline is judged after the I/O already waiting. When this thread itself was held up past it (a GC
+      // pause, the scheduler running another process), libuv runs expired timers before it polls the sockets, so a
+      // reply sitting in the socket buffer would be called late and the call routed by the fallback. setImmediate
+      // runs after this loop turn's poll phase, which reads that reply first.
+      const timer = setTimeout(
+        () => setImmediate(() => settled || req.destroy(new PostTimeout(`no reply within ${deadlineMs} ms`))),
+        deadlineMs,
+      );
       function fail(error: Error): void {
+        settled = true;
         clearTimeout(timer);
         reject(error);
       }
