@@ -44,11 +44,12 @@ export class UdpTransport implements Transport {
   /**
    * Datagrams to send at the end of this loop turn. libuv hands the gateway up to 32 received datagrams per poll; sending
    * each answer the moment it is made woke a peer in the middle of that batch, and on two cores the woken peer often
-   * took the gateway's CPU while the rest of the batch waited. Sent together after the poll phase (setImmediate), the
-   * first datagram wakes the peer and the rest find it running. Under sipp on a 2-vCPU VM this took the gateway's CPU
-   * per call from 436 to 355 µs at 1,500 calls/s and from an overloaded 2,500/s (574–882 µs, thousands of failed calls)
-   * to 290–310 µs and all calls through (bench/RESULTS.md has the full run). The order of sends is kept; the cost is at
-   * most the rest of one poll batch of delay.
+   * took the gateway's CPU while the rest of the batch waited. Sent together after the poll phase (setImmediate), they
+   * go out after the batch. In an A/B under sipp on a 2-vCPU VM (two rounds each), this took the gateway's CPU per
+   * call from 436 to 355 µs at 1,500 calls/s. At 2,500/s it went from overload (574–882 µs, thousands of failed calls)
+   * to 290–310 µs with all calls through. The order of sends is kept, and the delay is at most the rest of one poll
+   * batch. The bytes are read at the flush: every caller hands over a buffer of its own (serializeMessage allocates
+   * one per message).
    */
   #outbox: Outgoing[] = [];
 
