@@ -102,17 +102,15 @@ export class UdpTransport implements Transport {
 
   /** Sends what this loop turn produced, after the turn's poll phase (see {@link #outbox}). */
   readonly #flush = (): void => {
+    // The outbox only fills while the socket is open, and close() empties it before letting the socket go.
+    const socket = this.#socket;
     const batch = this.#outbox;
+    if (!socket || batch.length === 0) return;
     this.#outbox = [];
-    for (const datagram of batch) this.#sendNow(datagram);
+    for (const datagram of batch) this.#sendNow(socket, datagram);
   };
 
-  #sendNow({ host, port, data, onError }: Outgoing): void {
-    const socket = this.#socket;
-    if (!socket) {
-      onError?.(new Error("UDP transport is closed"));
-      return;
-    }
+  #sendNow(socket: Socket, { host, port, data, onError }: Outgoing): void {
     if (!onError) {
       // No one to tell: errors still reach the socket's "error" listener and are counted there.
       socket.send(data, port, host);
