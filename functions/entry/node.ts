@@ -12,6 +12,7 @@ import type { DialogStore } from "../../src/dialog/dialog.ts";
 import { MemoryDialogStore } from "../../src/dialog/memory.ts";
 import { RedisDialogStore } from "../../src/dialog/redis.ts";
 import { UpstashDialogStore } from "../../src/dialog/upstash.ts";
+import { restoreFastPrototypes } from "../../src/gateway/v8-tuning.ts";
 import { createAdminApp } from "../admin.ts";
 import { createRouteApp, localState } from "../route.ts";
 import { createTimersApp } from "../timers.ts";
@@ -49,6 +50,8 @@ app.route(
     onInternalError: (error, request) => console.error(JSON.stringify({ level: "error", msg: "admin API request failed", ...request, error: String((error as Error)?.stack ?? error) })),
   }),
 );
+// The modules are loaded: undo what the Redis client's subclass of String did to V8's String.prototype (v8-tuning.ts).
+restoreFastPrototypes();
 const server = serve({ fetch: app.fetch, hostname: config.httpListen.host, port: config.httpListen.port }, (info) => {
   console.log(`switchboard functions on http://${info.address}:${info.port}`);
 });

@@ -37,6 +37,7 @@ import { ShardPool } from "./shard-pool.ts";
 import { shardOfCallId } from "./shard.ts";
 import { remoteRoute } from "./remote-route.ts";
 import type { Transport } from "./transport.ts";
+import { restoreFastPrototypes } from "./v8-tuning.ts";
 import { startWarmUp } from "./warmup.ts";
 import { TcpTransport } from "./transport-tcp.ts";
 import { assertUdpPortFree, UdpTransport } from "./transport-udp.ts";
@@ -313,6 +314,9 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const httpAddress = http.address();
   const httpPort = httpAddress && typeof httpAddress === "object" ? httpAddress.port : config.httpListen.port;
 
+  // Every module is loaded now (the Redis store's among them): undo what their subclassing of builtins did to V8's
+  // prototypes before the warm-up compiles the hot path against them (v8-tuning.ts).
+  restoreFastPrototypes();
   // JIT warm-up on a private core, in small batches between real traffic: the gateway serves from now on (warmup.ts).
   let stopping = false;
   const warming =

@@ -20,6 +20,7 @@ import { ShardIngress, ShardLink, sourceOf } from "./shard-link.ts";
 import { ShardDialogStore } from "./shard-store.ts";
 import type { LocalAddress } from "./transport.ts";
 import { UdpTransport } from "./transport-udp.ts";
+import { restoreFastPrototypes } from "./v8-tuning.ts";
 import { startWarmUp } from "./warmup.ts";
 
 /** What the main thread hands a worker at its start (structured-cloned). */
@@ -137,6 +138,8 @@ async function main(): Promise<void> {
   await Promise.all(udp.map((t) => t.start((bytes, source) => ingress.receive(bytes, source))));
 
   toMain.notify("ready");
+  // This thread has its own V8 prototypes, loaded with its own modules (v8-tuning.ts).
+  restoreFastPrototypes();
   // This thread's V8 is as cold as the main thread's was: the same warm-up, on a private core (warmup.ts).
   if (config.warmupCalls > 0) {
     void startWarmUp(

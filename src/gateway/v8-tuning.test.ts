@@ -6,6 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GATEWAY_V8_FLAGS, applyGatewayV8Flags } from "./v8-tuning.ts";
 
+const V8_TUNING = new URL("./v8-tuning.ts", import.meta.url).href;
+
 /**
  * Counts minor GCs in a fresh plain-Node process (no tsx: its loader changes what V8 decides) while one allocation
  * site's objects all survive for a while, the pattern V8 pretenures: its objects then go straight to the old
@@ -50,6 +52,32 @@ test("the gateway's V8 flags take effect when set at run time: surviving objects
     // Were the flags ignored, both counts would be the same.
     assert.ok(untuned > 0, "the workload causes minor GCs");
     assert.ok(tuned > untuned * 1.4, `minor GCs with the flags ${tuned}, without ${untuned}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("restoreFastPrototypes gives the builtin prototypes that subclassing left in dictionary mode their fast layout back", () => {
+  const dir = mkdtempSync(join(tmpdir(), "v8-prototypes-"));
+  try {
+    const file = join(dir, "subclass.mjs");
+    // What ioredis 6 does on load (class VerbatimString extends String), for every builtin the hot path uses.
+    writeFileSync(file, `
+      import { restoreFastPrototypes } from ${JSON.stringify(V8_TUNING)};
+      const fast = new Function("o", "return %HasFastProperties(o)");
+      const prototypes = { String, Array, Object, Function, Map, Set, Number, Promise, Uint8Array };
+      const subclasses = [class extends String {}, class extends Array {}, class extends Map {}, class extends Set {},
+        class extends Number {}, class extends Promise {}, class extends Uint8Array {}];
+      const state = () => Object.fromEntries(Object.entries(prototypes).map(([name, c]) => [name, fast(c.prototype)]));
+      const before = state();
+      restoreFastPrototypes();
+      console.log(JSON.stringify({ subclasses: subclasses.length, before, after: state() }));
+    `);
+    const out = execFileSync(process.execPath, ["--allow-natives-syntax", "--import", "tsx", file], { encoding: "utf8" });
+    const { before, after } = JSON.parse(out.trim().split("\n").at(-1)!) as Record<string, Record<string, boolean>>;
+    // The slow state is real (else this test proves nothing): a subclassed String.prototype is in dictionary mode.
+    assert.equal(before!.String, false, `String.prototype after subclassing: ${JSON.stringify(before)}`);
+    for (const [name, isFast] of Object.entries(after!)) assert.equal(isFast, true, `${name}.prototype still in dictionary mode`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

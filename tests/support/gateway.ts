@@ -29,6 +29,8 @@ export interface GatewayOptions {
   readonly secret?: string;
   readonly token?: string;
   readonly branchTimeoutMs?: number;
+  /** Extra node options, after tsx's `--import` (so an imported file may be TypeScript) and before the entry. */
+  readonly nodeArgs?: readonly string[];
   /** Extra environment (e.g. a Redis URL). */
   readonly env?: Readonly<Record<string, string>>;
   /** Where the gateway's output is saved when it stops (gateway-N.log). */
@@ -110,7 +112,7 @@ export class Gateway {
   async start(): Promise<void> {
     if (this.proc?.running) throw new Error("gateway already running");
     this.generation++;
-    this.proc = startProcess(process.execPath, ["--import", "tsx", GATEWAY_ENTRY, "start"], {
+    this.proc = startProcess(process.execPath, ["--import", "tsx", ...(this.opts.nodeArgs ?? []), GATEWAY_ENTRY, "start"], {
       name: `${this.opts.name ?? "gateway"}#${this.generation}`,
       cwd: REPO_ROOT,
       env: this.env(),
