@@ -2,11 +2,14 @@
  * The proxy core alone: CPU per call of the gateway's own code, without sockets, sipp or the kernel.
  *
  *   npm run bench:core                      20,000 calls in batches of 20, 3 rounds; prints µs per call per round
- *   npm run bench:core -- --calls N --batch B --rounds R [--profile DIR]
+ *   npm run bench:core -- --calls N --batch B --rounds R
+ *
+ * It runs bundled, as the gateway does (lib/core-bundle.ts; core-run.ts builds and starts it). To profile it:
+ * `npm run bench:core` once, then `node --cpu-prof --enable-source-maps dist/bench/core.mjs`.
  *
  * `npm run bench` measures what an operator sees, but its figures move by ±10% with the state of a shared machine
- * and include the kernel's UDP path (about a third of the gateway's CPU): too coarse to tell whether a change to the
- * parser or the proxy saved 3%. This drives the core the gateway builds (buildProxyCore, the in-process dialog store,
+ * and include Node's UDP sockets, the event loop and the kernel's UDP path (about half of the gateway's CPU): too
+ * coarse to tell whether a change to the parser or the proxy saved 3%. This drives the core the gateway builds (buildProxyCore, the in-process dialog store,
  * the built-in route function over a quick-start catalog of two destinations, the real clock) with the same call
  * as the benchmark's sipp scenarios: INVITE, 100/180/200 from the destination, ACK and BYE through the Record-Route,
  * 200 to the BYE. `batch` calls are in flight at once, like concurrent calls under load. Every call is checked
@@ -22,6 +25,10 @@ import { SyntheticCalls, type SyntheticCall } from "../src/gateway/synthetic-cal
 import type { Source } from "../src/gateway/transport.ts";
 import { privateCore } from "../src/gateway/warmup.ts";
 import { systemClock } from "../src/transaction/clock.ts";
+import { applyGatewayV8Flags, restoreFastPrototypes } from "../src/gateway/v8-tuning.ts";
+
+// The gateway's V8 settings, as `switchboard start` applies them (v8-tuning.ts).
+applyGatewayV8Flags();
 
 const argv = process.argv.slice(2);
 const arg = (name: string, fallback: number): number => {
@@ -70,6 +77,7 @@ function check(calls: readonly SyntheticCall[]): void {
   if (problems.length > 0) throw new Error(`${problems.length} calls incomplete, e.g. ${problems[0]}`);
 }
 
+restoreFastPrototypes();
 const warm = await batch(BATCH);
 check(warm);
 process.stdout.write(`proxy core, ${CALLS} calls per round in batches of ${BATCH} (node ${process.version})\n`);

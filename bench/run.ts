@@ -41,6 +41,7 @@ import {
   type SystemName,
   SYSTEM_NAMES,
 } from "./lib/systems.ts";
+import { bundleCore } from "./lib/core-bundle.ts";
 import { runGate, runStep, type StepResult } from "./lib/step.ts";
 import { startUas, type Uas } from "./lib/sipp.ts";
 import { holdSeconds, runHold, type HoldResult } from "./lib/hold.ts";
@@ -403,7 +404,13 @@ async function main(): Promise<number> {
 /** Run bench/core.ts (the proxy core without sockets) and read its per-round and median figures. */
 async function runCore(args: readonly string[]): Promise<NonNullable<BenchRun["core"]>> {
   const command = `npm run bench:core -- ${args.join(" ")}`;
-  const proc = startProcess(process.execPath, ["--import", "tsx", join(BENCH_DIR, "core.ts"), ...args], { name: "bench:core", cwd: REPO, maxLifetimeMs: 110_000 });
+  let bundle: string;
+  try {
+    bundle = await bundleCore();
+  } catch (e) {
+    return { command, error: `bundling bench/core.ts failed: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  const proc = startProcess(process.execPath, ["--enable-source-maps", bundle, ...args], { name: "bench:core", cwd: REPO, maxLifetimeMs: 110_000 });
   const exit = await proc.waitForExit(105_000).catch(async () => proc.stop("SIGKILL"));
   const out = proc.stdout();
   const rounds = [...out.matchAll(/^round \d+: ([\d.]+) µs/gm)].map((m) => Number(m[1]));
