@@ -7,14 +7,14 @@
  * It runs bundled, as the gateway does (lib/core-bundle.ts; core-run.ts builds and starts it). To profile it:
  * `npm run bench:core` once, then `node --cpu-prof --enable-source-maps dist/bench/core.mjs`.
  *
- * `npm run bench` measures what an operator sees, but its figures move by ±10% with the state of a shared machine
- * and include Node's UDP sockets, the event loop and the kernel's UDP path (about half of the gateway's CPU): too
- * coarse to tell whether a change to the parser or the proxy saved 3%. This drives the core the gateway builds (buildProxyCore, the in-process dialog store,
- * the built-in route function over a quick-start catalog of two destinations, the real clock) with the same call
- * as the benchmark's sipp scenarios: INVITE, 100/180/200 from the destination, ACK and BYE through the Record-Route,
- * 200 to the BYE. `batch` calls are in flight at once, like concurrent calls under load. Every call is checked
- * (the caller gets its 100, 180, 200 and BYE 200; the destination its INVITE, ACK and BYE), so a change that breaks
- * the flow cannot look fast.
+ * `npm run bench` measures what an operator sees, but its figures move by ±10% with the state of a shared machine and
+ * include Node's UDP sockets, the event loop and the kernel's UDP path (about half of the gateway's CPU): too coarse to
+ * tell whether a change to the parser or the proxy saved 3%. This drives the core the gateway builds (buildProxyCore,
+ * the in-process dialog store, the built-in route function over a quick-start catalog of two destinations, the real
+ * clock) with the same call as the benchmark's sipp scenarios: INVITE, 100/180/200 from the destination, ACK and BYE
+ * through the Record-Route, 200 to the BYE. `batch` calls are in flight at once, like concurrent calls under load.
+ * Every call is checked (the caller gets its 100, 180, 200 and BYE 200; the destination its INVITE, ACK and BYE), so a
+ * change that breaks the flow cannot look fast.
  *
  * Reported: CPU time (user + system) of the whole run ÷ calls, minus the time this script spent building and reading
  * messages (measured around that code), i.e. the core's CPU per call including GC. Compare runs of one machine only.
