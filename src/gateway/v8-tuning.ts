@@ -51,16 +51,17 @@ const HOT_PROTOTYPES: readonly object[] = [
 /**
  * Gives the builtin prototypes back their fast property layout after the modules have loaded.
  *
- * A class that extends a builtin (`class VerbatimString extends String` in ioredis 6's RESP decoder, loaded with the
- * Redis store) makes V8 switch that builtin's prototype to dictionary mode, expecting more properties to be added;
- * V8 switches it back the first time a property lookup goes through an object whose prototype chain holds it. Strings
- * are not such objects: a `s.charCodeAt(i)` looks its method up from a primitive, so String.prototype stayed in
- * dictionary mode for the life of the process. The optimising compiler cannot fold a method lookup on a dictionary-mode
- * prototype, so every string method call of the parser went through the generic load handler.
- * Measured with `perf record` on the gateway under sipp at 1,500 calls/s: 18% of the gateway's CPU in V8's
- * Builtins_LoadIC, called from scanFields, scanHostPort, splitHeaderValues, parseSipUri and the other parsers; with
- * this call, the CPU per call went from 362 and 366 to 329 and 306 µs at 1,500/s and from 358 and 295 to 237 and 239
- * µs at 2,500/s (`npm run bench -- --rates 1500,2500 --duration 10 --systems switchboard`, two rounds each).
+ * A class that extends a builtin (`class VerbatimString extends String` in ioredis 6's RESP decoder, which every
+ * gateway loads: src/dialog/redis.ts is imported whatever the store) makes V8 switch that builtin's prototype to
+ * dictionary mode, expecting more properties to be added; V8 switches it back the first time a property lookup goes
+ * through an object whose prototype chain holds it. Strings are not such objects: a `s.charCodeAt(i)` looks its method
+ * up from a primitive, so String.prototype stayed in dictionary mode for the life of the process. The optimising
+ * compiler cannot fold a method lookup on a dictionary-mode prototype, so every string method call of the parser went
+ * through the generic load handler. Measured with `perf record` on the gateway under sipp at 1,500 calls/s: 18% of the
+ * gateway's CPU in V8's Builtins_LoadIC, called from scanFields, scanHostPort, splitHeaderValues, parseSipUri and the
+ * other parsers; with this call, the CPU per call went from 362 and 366 to 329 and 306 µs at 1,500/s and from 358 and
+ * 295 to 237 and 239 µs at 2,500/s (`npm run bench -- --rates 1500,2500 --duration 10 --systems switchboard`, two
+ * rounds each, the call switched on and off by an environment variable for the experiment).
  *
  * A lookup through an object made from each prototype does that switch. It runs in a function with its own
  * feedback (top-level code that runs once has none, and then V8 does not switch back), enough times to pass the lazy
