@@ -31,8 +31,20 @@ export type Feed = (data: Uint8Array, source: Source) => void;
 
 const SDP = "v=0\r\no=uac 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
 
+/**
+ * `bytes` as a Buffer of the kind a UDP socket hands over. Node builds a received datagram's Buffer in C++ (a
+ * Uint8Array given Buffer's prototype), which has another V8 map than a Buffer made in JS (Buffer.from): code
+ * optimised on warm-up Buffers of the JS kind was deoptimised (`wrong map` in Buffer#toString and parseMessage, seen
+ * with --trace-deopt) by the first real datagrams, and optimised again only later.
+ */
+function asReceived(bytes: Buffer): Buffer {
+  const received = new Uint8Array(bytes.length);
+  received.set(bytes);
+  return Object.setPrototypeOf(received, Buffer.prototype) as Buffer;
+}
+
 const msg = (startLine: string, headers: readonly string[], body = ""): Buffer =>
-  Buffer.from(`${startLine}\r\n${headers.join("\r\n")}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, "latin1");
+  asReceived(Buffer.from(`${startLine}\r\n${headers.join("\r\n")}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, "latin1"));
 const lines = (text: string, name: string): string[] => text.split("\r\n").filter((l) => l.toLowerCase().startsWith(`${name}:`));
 const value = (line: string): string => line.slice(line.indexOf(":") + 1).trim();
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

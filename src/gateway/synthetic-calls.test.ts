@@ -1,0 +1,39 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const SYNTHETIC = new URL("./synthetic-calls.ts", import.meta.url).href;
+
+test("the datagrams synthetic calls feed the core are Buffers of the kind a UDP socket hands over (same V8 map)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "synthetic-map-"));
+  try {
+    const file = join(dir, "map.mjs");
+    // One real datagram over loopback, then the first message of a synthetic batch, compared by V8 map.
+    writeFileSync(file, `
+      import dgram from "node:dgram";
+      import { SyntheticCalls } from ${JSON.stringify(SYNTHETIC)};
+      const sameMap = new Function("a", "b", "return %HaveSameMap(a, b)");
+      const socket = dgram.createSocket("udp4");
+      const received = await new Promise((resolve) => {
+        socket.on("message", (data) => resolve(data));
+        socket.bind(0, "127.0.0.1", () => socket.send("x", socket.address().port, "127.0.0.1"));
+      });
+      socket.close();
+      const fed = [];
+      const calls = new SyntheticCalls({ host: "127.0.0.1", gateway: 5060, caller: 5062, destinations: [5070] });
+      await calls.batch(1, (data) => fed.push(data));
+      console.log(JSON.stringify({ fed: fed.length, viaSocket: sameMap(fed[0], received), viaBufferFrom: sameMap(Buffer.from("x"), received) }));
+    `);
+    const out = execFileSync(process.execPath, ["--allow-natives-syntax", "--import", "tsx", file], { encoding: "utf8" });
+    const r = JSON.parse(out.trim().split("\n").at(-1)!) as { fed: number; viaSocket: boolean; viaBufferFrom: boolean };
+    assert.equal(r.fed, 1, "the batch fed its INVITE");
+    // The distinction is real (else this test proves nothing): a Buffer made in JS has another map.
+    assert.equal(r.viaBufferFrom, false);
+    assert.equal(r.viaSocket, true, "a synthetic datagram has another V8 map than a received one");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
