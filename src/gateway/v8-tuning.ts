@@ -32,21 +32,22 @@ export function applyGatewayV8Flags(setFlags: (flag: string) => void = v8.setFla
 }
 
 /**
- * The builtin prototypes whose methods the hot path calls: strings (the parser scans header text with charCodeAt,
- * indexOf, slice), arrays, maps and sets, byte buffers, promises.
+ * The builtin prototypes whose methods the hot path calls, by name: strings (the parser scans header text with
+ * charCodeAt, indexOf, slice), arrays, maps and sets, byte buffers, promises. tests/support/prototype-probe.ts reports
+ * on these same ones in a running gateway.
  */
-const HOT_PROTOTYPES: readonly object[] = [
-  String.prototype,
-  Array.prototype,
-  Object.prototype,
-  Function.prototype,
-  Map.prototype,
-  Set.prototype,
-  Number.prototype,
-  Promise.prototype,
-  Uint8Array.prototype,
-  Object.getPrototypeOf(Uint8Array.prototype) as object,
-];
+export const HOT_PROTOTYPES: Readonly<Record<string, object>> = {
+  String: String.prototype,
+  Array: Array.prototype,
+  Object: Object.prototype,
+  Function: Function.prototype,
+  Map: Map.prototype,
+  Set: Set.prototype,
+  Number: Number.prototype,
+  Promise: Promise.prototype,
+  Uint8Array: Uint8Array.prototype,
+  TypedArray: Object.getPrototypeOf(Uint8Array.prototype) as object,
+};
 
 /**
  * Gives the builtin prototypes back their fast property layout after the modules have loaded.
@@ -69,7 +70,7 @@ const HOT_PROTOTYPES: readonly object[] = [
  * running gateway after traffic; call it after every module is loaded and before the warm-up compiles the hot path.
  */
 export function restoreFastPrototypes(): void {
-  for (const prototype of HOT_PROTOTYPES) {
+  for (const prototype of Object.values(HOT_PROTOTYPES)) {
     const probe: unknown = Object.create(prototype);
     for (let i = 0; i < 32; i++) lookUpThrough(probe);
   }
