@@ -1,10 +1,11 @@
 /**
- * `npm run bench:core -- ARGS`: bundles bench/core.ts (lib/core-bundle.ts says why) and runs the bundle with ARGS,
- * with the exit status of that run.
+ * `npm run bench:core -- ARGS`: bundles bench/core.ts (lib/core-bundle.ts says why) and runs the bundle with ARGS and
+ * the gateway's heap flags (src/gateway/v8-tuning.ts), with the exit status of that run.
  */
 import { spawnSync } from "node:child_process";
 import { bundleCore } from "./lib/core-bundle.ts";
+import { GATEWAY_HEAP_FLAGS } from "../src/gateway/v8-tuning.ts";
 
 const bundle = await bundleCore();
-const run = spawnSync(process.execPath, ["--enable-source-maps", bundle, ...process.argv.slice(2)], { stdio: "inherit" });
+const run = spawnSync(process.execPath, [...GATEWAY_HEAP_FLAGS, "--enable-source-maps", bundle, ...process.argv.slice(2)], { stdio: "inherit" });
 process.exit(run.status ?? 1);

@@ -3,8 +3,8 @@
  *
  * - `kamailio`: Debian's kamailio with bench/kamailio.cfg in the foreground (-DD -E), the dispatcher list written
  *   here (set 1 = the two sipp destinations);
- * - `switchboard`: the gateway as `npm start` runs it (`node --enable-source-maps dist/gateway/main.mjs start`, built
- *   by the harness; `--gateway tsx` runs `node --import tsx src/gateway/main.ts start` instead) with the in-process
+ * - `switchboard`: the gateway as `npm start` runs it (`node <heap flags> --enable-source-maps dist/gateway/main.mjs
+ *   start`, built by the harness; `--gateway tsx` runs `node --import tsx src/gateway/main.ts start` instead) with the in-process
  *   dialog store, UDP only, its default timers, SWITCHBOARD_LOG_LEVEL=warn;
  * - `switchboard-redis`: the same gateway with SWITCHBOARD_REDIS_URL pointing at a redis-server started here;
  * - `switchboard-workers`: the in-process store with SWITCHBOARD_WORKERS=2 (two threads sharing the SIP port, one
@@ -26,6 +26,7 @@ import { fileURLToPath } from "node:url";
 import { startProcess, waitUntil, type ManagedProcess } from "../../tests/support/process.ts";
 import { freePorts, isBound } from "../../tests/support/ports.ts";
 import { REPO_ROOT } from "../../tests/support/gateway.ts";
+import { GATEWAY_HEAP_FLAGS } from "../../src/gateway/v8-tuning.ts";
 import { startRedisServer, type RedisServer } from "../../tests/support/redis-server.ts";
 import { RespClient } from "../../tests/support/redis-resp.ts";
 import { processTree } from "./procfs.ts";
@@ -191,16 +192,16 @@ export async function startKamailio(o: StartOptions): Promise<System> {
 }
 
 /**
- * How the gateway is run: `dist` = what `npm start` runs (`node --enable-source-maps dist/gateway/main.mjs start`,
- * the esbuild bundle the harness builds first with `npm run build`); `tsx` = `node --import tsx src/gateway/main.ts
- * start` (what the e2e tests run).
+ * How the gateway is run: `dist` = what `npm start` runs (`node --min-semi-space-size=16 --max-semi-space-size=16
+ * --enable-source-maps dist/gateway/main.mjs start`, the esbuild bundle the harness builds first with `npm run
+ * build`); `tsx` = `node --import tsx src/gateway/main.ts start` (what the e2e tests run), with the same heap flags.
  */
 export type GatewayEntry = "dist" | "tsx";
 
 export function gatewayCommand(entry: GatewayEntry): string[] {
   return entry === "dist"
-    ? ["--enable-source-maps", "dist/gateway/main.mjs", "start"]
-    : ["--import", "tsx", "src/gateway/main.ts", "start"];
+    ? [...GATEWAY_HEAP_FLAGS, "--enable-source-maps", "dist/gateway/main.mjs", "start"]
+    : [...GATEWAY_HEAP_FLAGS, "--import", "tsx", "src/gateway/main.ts", "start"];
 }
 
 /** `npm run build` (esbuild bundle into dist/); throws with its output when it fails. */

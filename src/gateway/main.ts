@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { parseConfig, type Config } from "../config.ts";
 import { startGateway } from "./gateway.ts";
 import { jsonLogger } from "./log.ts";
-import { applyGatewayV8Flags } from "./v8-tuning.ts";
+import { applyGatewayV8Flags, missingHeapFlags } from "./v8-tuning.ts";
 
 const USAGE = `usage: switchboard start [--config FILE]
 
@@ -55,6 +55,13 @@ async function start(argv: string[]): Promise<void> {
   const { secret, origin } = loadSecret(config);
   const adminToken = config.adminToken ?? randomBytes(24).toString("base64url");
   if (!config.adminToken) console.log(`switchboard: generated admin token (set SWITCHBOARD_ADMIN_TOKEN to choose one): ${adminToken}`);
+
+  const missing = missingHeapFlags(process.execArgv);
+  if (missing.length > 0) {
+    log.log("warn", "started without the gateway's V8 heap flags: bursts after a lull will have a longer tail (v8-tuning.ts)", {
+      missing: missing.join(" "),
+    });
+  }
 
   process.on("uncaughtException", (error) => log.log("error", "uncaught exception", { error: String(error?.stack ?? error) }));
   process.on("unhandledRejection", (error) => log.log("error", "unhandled rejection", { error: String(error) }));

@@ -4,7 +4,15 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GATEWAY_V8_FLAGS, applyGatewayV8Flags } from "./v8-tuning.ts";
+import { readFileSync } from "node:fs";
+import {
+  GATEWAY_HEAP_FLAGS,
+  GATEWAY_V8_FLAGS,
+  GATEWAY_YOUNG_GENERATION_BYTES,
+  applyGatewayV8Flags,
+  missingHeapFlags,
+} from "./v8-tuning.ts";
+import { gatewayCommand } from "../../bench/lib/systems.ts";
 
 const V8_TUNING = new URL("./v8-tuning.ts", import.meta.url).href;
 
@@ -81,4 +89,44 @@ test("restoreFastPrototypes gives the builtin prototypes that subclassing left i
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** The young generation's size a fresh `node` reports, started with `flags`. */
+function youngGenerationOf(flags: readonly string[]): number {
+  const script = `console.log(require("node:v8").getHeapSpaceStatistics().find((s) => s.space_name === "new_space").space_size)`;
+  return Number(execFileSync(process.execPath, [...flags, "-e", script], { encoding: "utf8" }).trim());
+}
+
+test("the heap flags give a fresh process the young generation a busy gateway has; V8 alone starts at 1 MB", () => {
+  const tuned = youngGenerationOf(GATEWAY_HEAP_FLAGS);
+  const untuned = youngGenerationOf([]);
+  assert.ok(tuned >= GATEWAY_YOUNG_GENERATION_BYTES, `young generation with the flags: ${tuned} bytes`);
+  // V8's own starting size: what the memory reducer also shrinks an idle process back to.
+  assert.ok(untuned < GATEWAY_YOUNG_GENERATION_BYTES, `young generation without the flags: ${untuned} bytes`);
+});
+
+test("missingHeapFlags names the heap flags a node process lacks; any value counts; Deno is not asked", () => {
+  assert.deepEqual(missingHeapFlags(["--enable-source-maps"], {}), [...GATEWAY_HEAP_FLAGS]);
+  assert.deepEqual(missingHeapFlags([...GATEWAY_HEAP_FLAGS, "--enable-source-maps"], {}), []);
+  assert.deepEqual(missingHeapFlags(["--min_semi_space_size=8", "--max-semi-space-size=32"], {}), []);
+  assert.deepEqual(missingHeapFlags(["--max-semi-space-size=16"], {}), ["--min-semi-space-size=16"]);
+  assert.deepEqual(missingHeapFlags([], { deno: "2.5.0" }), []);
+  // This test process runs without them.
+  assert.deepEqual(missingHeapFlags(process.execArgv), [...GATEWAY_HEAP_FLAGS]);
+});
+
+test("every way of starting the gateway passes the heap flags (they cannot be set at run time)", () => {
+  const repo = new URL("../../", import.meta.url);
+  const read = (path: string) => readFileSync(new URL(path, repo), "utf8");
+  const npmStart = (JSON.parse(read("package.json")) as { scripts: Record<string, string> }).scripts.start!;
+  const denoStart = (JSON.parse(read("deno.json")) as { tasks: Record<string, string> }).tasks.start!;
+  const unit = read("infra/switchboard.service").split("\n").find((l) => l.startsWith("ExecStart="))!;
+  const denoFlags = /--v8-flags=(\S+)/.exec(denoStart)?.[1]?.split(",") ?? [];
+  for (const flag of GATEWAY_HEAP_FLAGS) {
+    assert.ok(npmStart.split(" ").includes(flag), `npm start lacks ${flag}: ${npmStart}`);
+    assert.ok(denoFlags.includes(flag), `deno task start lacks ${flag}: ${denoStart}`);
+    assert.ok(unit.split(" ").includes(flag), `systemd unit lacks ${flag}: ${unit}`);
+    assert.ok(gatewayCommand("dist").includes(flag) && gatewayCommand("tsx").includes(flag), `the benchmark's gateway lacks ${flag}`);
+  }
+  assert.ok(npmStart.indexOf(GATEWAY_HEAP_FLAGS[0]!) < npmStart.indexOf("dist/gateway/main.mjs"), "node flags go before the script");
 });

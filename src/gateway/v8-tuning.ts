@@ -32,6 +32,48 @@ export function applyGatewayV8Flags(setFlags: (flag: string) => void = v8.setFla
 }
 
 /**
+ * V8 heap settings for the gateway's command line: a young generation of a fixed 16 MB per semi-space.
+ *
+ * V8 sizes the young generation (where every message's short-lived objects go) to the allocation rate it sees. It
+ * starts at 1 MB and grows it under load, and its memory reducer shrinks it back to that starting size once the process
+ * has allocated little for about ten seconds. A gateway is idle between bursts, so each burst after a lull began with
+ * a young generation of 1 MB: at 1,500 calls/s a minor GC then ran every few milliseconds until V8 had grown it again,
+ * and the calls of that first part of a second made the tail. Fixed at 16 MB (the most V8 grows it to by itself on
+ * 64-bit Node 20), every burst finds the size a busy gateway ends up with. Measured on the gateway under sipp,
+ * `npm run bench -- --rates 1500 --duration 10 --systems switchboard --no-hold --no-direct --no-retry --no-verify`,
+ * the flags given on the gateway's command line for the experiment:
+ * - without them, four runs: INVITE→200 p99 5.46, 5.71, 5.03 and 5.93 ms, 331–347 µs of CPU per call; the calls
+ *   slower than the p99 were gathered in the first second of the step and around full GCs;
+ * - with them, two runs (after a 500/s step and the idle time between steps): 4.25 and 4.13 ms, 281 and 287 µs;
+ * - 4 MB: 4.86 and 4.45 ms, 321 and 295 µs (minor GCs twice as often); 8 MB: 3.96 and 3.82 ms, 299 and 297 µs;
+ *   32 MB: 5.56 and 5.01 ms, 291 and 285 µs (each minor GC copies twice as many live objects: 2.8 ms median pause
+ *   against 1.7 ms).
+ *
+ * V8 reads these when it creates the heap, so they cannot be set at run time like GATEWAY_V8_FLAGS (node refuses them
+ * in NODE_OPTIONS too): every launcher passes them on the command line (package.json `start`, deno.json,
+ * infra/switchboard.service, the benchmark, the end-to-end tests; v8-tuning.test.ts checks each), and `switchboard
+ * start` warns when they are missing (missingHeapFlags).
+ */
+export const GATEWAY_HEAP_FLAGS: readonly string[] = ["--min-semi-space-size=16", "--max-semi-space-size=16"];
+
+/** The young generation's size V8 reports for a fresh heap started with GATEWAY_HEAP_FLAGS (1 MB without them). */
+export const GATEWAY_YOUNG_GENERATION_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The GATEWAY_HEAP_FLAGS a node process was started without (any value of a flag counts as given: an operator may
+ * choose another size), from its `process.execArgv`. Asking V8 is no use: loading the modules alone grows the young
+ * generation past its starting size. Deno keeps its V8 flags out of execArgv, so it is not asked (deno.json has them).
+ */
+export function missingHeapFlags(
+  execArgv: readonly string[],
+  runtime: { readonly deno?: string } = process.versions as { readonly deno?: string },
+): string[] {
+  if (runtime.deno !== undefined) return [];
+  const given = new Set(execArgv.map((a) => a.split("=")[0]!.replaceAll("_", "-")));
+  return GATEWAY_HEAP_FLAGS.filter((flag) => !given.has(flag.split("=")[0]!));
+}
+
+/**
  * The builtin prototypes whose methods the hot path calls, by name: strings (the parser scans header text with
  * charCodeAt, indexOf, slice), arrays, maps and sets, byte buffers, promises. tests/support/prototype-probe.ts reports
  * on these same ones in a running gateway.

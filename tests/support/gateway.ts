@@ -1,7 +1,7 @@
 /**
  * The switchboard gateway as a child process, per its contract:
  *
- *   node --import tsx src/gateway/main.ts start        (cwd = repo root)
+ *   node <GATEWAY_HEAP_FLAGS> --import tsx src/gateway/main.ts start        (cwd = repo root; heap flags as npm start)
  *   SWITCHBOARD_SIP_LISTEN     udp:127.0.0.1:P,tcp:127.0.0.1:P
  *   SWITCHBOARD_HTTP_LISTEN    127.0.0.1:H           (admin API)
  *   SWITCHBOARD_ADMIN_TOKEN    bearer token
@@ -16,6 +16,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { startProcess, type ExitStatus, type ManagedProcess } from "./process.ts";
 import type { SipTransport } from "./sipp.ts";
+import { GATEWAY_HEAP_FLAGS } from "../../src/gateway/v8-tuning.ts";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const GATEWAY_ENTRY = "src/gateway/main.ts";
@@ -112,7 +113,7 @@ export class Gateway {
   async start(): Promise<void> {
     if (this.proc?.running) throw new Error("gateway already running");
     this.generation++;
-    this.proc = startProcess(process.execPath, ["--import", "tsx", ...(this.opts.nodeArgs ?? []), GATEWAY_ENTRY, "start"], {
+    this.proc = startProcess(process.execPath, [...GATEWAY_HEAP_FLAGS, "--import", "tsx", ...(this.opts.nodeArgs ?? []), GATEWAY_ENTRY, "start"], {
       name: `${this.opts.name ?? "gateway"}#${this.generation}`,
       cwd: REPO_ROOT,
       env: this.env(),
