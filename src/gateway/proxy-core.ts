@@ -34,6 +34,7 @@ import type { ProxyEnv } from "./proxy-env.ts";
 import type { Source } from "./transport.ts";
 import { ResponseContext, recordRouteOf, type Hop, type RelayPlan, type Upstream } from "./response-context.ts";
 import { RetiredTable } from "./retired.ts";
+import { presenceCodec, replyPathCodec, retiredServerCodec, type ReplyPath, type RetiredServer } from "./retired-records.ts";
 import { SlotMap } from "../collections/slot-map.ts";
 import { transactionKey } from "./transaction-key.ts";
 import { detach } from "../sip/detach.ts";
@@ -66,14 +67,6 @@ interface OurRoutes {
 }
 
 const ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK, REFER, MESSAGE, SUBSCRIBE, NOTIFY";
-
-/** Where the responses to a request go (§18.2.2, RFC 3581): the address, and for TCP the connection it came on. */
-interface ReplyPath extends Target {
-  readonly connectionId?: number;
-}
-
-/** A retired server transaction: an INVITE answered 2xx (its To tag, for a late CANCEL) or a non-INVITE's final. */
-type RetiredServer = string | { readonly reply: ReplyPath; readonly final: string };
 
 interface ServerEntry extends Upstream {
   readonly key: string;
@@ -117,9 +110,9 @@ export class ProxyCore {
 
   constructor(env: ProxyEnv, options: ProxyCoreOptions) {
     this.#env = env;
-    this.#retiredServers = new RetiredTable(64 * env.timers.t1);
-    this.#acceptedClients = new RetiredTable(64 * env.timers.t1);
-    this.#completedClients = new RetiredTable(env.timers.t4);
+    this.#retiredServers = new RetiredTable(64 * env.timers.t1, retiredServerCodec);
+    this.#acceptedClients = new RetiredTable(64 * env.timers.t1, replyPathCodec);
+    this.#completedClients = new RetiredTable(env.timers.t4, presenceCodec);
     this.#route = options.route;
     this.#maxMessageSize = options.maxMessageSize;
     this.#eventHeaders = options.eventHeaders ?? (() => []);
@@ -175,8 +168,7 @@ export class ProxyCore {
 
   /** Keep a retired record, and make sure one timer will sweep it out when its time is up. */
   #retire<V>(table: RetiredTable<V>, key: string, value: V): void {
-    // Keys are built with Array#join (transactionKey), which copies into one flat string: the record holds neither
-    // the message text its pieces were cut from nor a second object per key.
+    // The table copies key and value into its own bytes (retired.ts): the record holds nothing of the message.
     table.add(key, value, this.#env.clock.now());
     this.#armSweep();
   }

@@ -1,9 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { RetiredTable } from "./retired.ts";
+import v8 from "node:v8";
+import { runInNewContext } from "node:vm";
+import fc from "fast-check";
+import { RetiredTable, type RetiredCodec } from "./retired.ts";
+
+const text: RetiredCodec<string> = { encode: (v) => v, decode: (t) => t };
+const json = <T>(): RetiredCodec<T> => ({ encode: (v) => JSON.stringify(v), decode: (t) => JSON.parse(t) as T });
 
 test("RetiredTable: records live exactly their lifetime, oldest first", () => {
-  const t = new RetiredTable<string>(1000);
+  const t = new RetiredTable(1000, text);
   t.add("a", "A", 0);
   t.add("b", "B", 400);
   assert.equal(t.nextExpiry, 1000);
@@ -19,19 +25,18 @@ test("RetiredTable: records live exactly their lifetime, oldest first", () => {
 });
 
 test("RetiredTable: a key added again lives its new lifetime; the older slot does not remove it", () => {
-  const t = new RetiredTable<object>(1000);
-  const first = {};
-  const second = {};
-  t.add("k", first, 0);
-  t.add("k", second, 500);
+  const t = new RetiredTable(1000, json<{ n: number }>());
+  t.add("k", { n: 1 }, 0);
+  t.add("k", { n: 2 }, 500);
+  assert.equal(t.size, 1);
   assert.equal(t.sweep(1000), 0, "the first slot expired, but the record is the newer one");
-  assert.equal(t.get("k"), second);
+  assert.deepEqual(t.get("k"), { n: 2 });
   assert.equal(t.sweep(1500), 1);
   assert.equal(t.size, 0);
 });
 
-test("RetiredTable: a long run holds only the records still alive", () => {
-  const t = new RetiredTable<number>(100);
+test("RetiredTable: a long run holds only the records still alive, through growth and wrap-around", () => {
+  const t = new RetiredTable(100, json<number>());
   for (let i = 0; i < 50_000; i++) {
     t.add(`k${i}`, i, i);
     t.sweep(i);
@@ -40,4 +45,76 @@ test("RetiredTable: a long run holds only the records still alive", () => {
   assert.equal(t.size, 100);
   assert.equal(t.get("k49999"), 49_999);
   assert.equal(t.get("k49899"), undefined);
+});
+
+test("RetiredTable: keys and values are bytes, latin1 round trip (a final's CRLFs and UTF-8 bytes included)", () => {
+  const t = new RetiredTable(10, text);
+  const final = Buffer.from("SIP/2.0 200 OK\r\nTo: \"Zoë\" <sip:z@x>;tag=9\r\n\r\n", "utf8").toString("latin1");
+  t.add("z9hG4bK.é|1.2.3.4:5060|BYE", final, 0);
+  t.add("", "empty key", 0);
+  t.add("empty value", "", 0);
+  assert.equal(t.get("z9hG4bK.é|1.2.3.4:5060|BYE"), final);
+  assert.equal(t.get(""), "empty key");
+  assert.equal(t.get("empty value"), "");
+  assert.equal(t.get("z9hG4bK.e|1.2.3.4:5060|BYE"), undefined);
+});
+
+test("RetiredTable behaves like a map with first-in-first-out expiry under any sequence of adds, gets and sweeps", () => {
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant("add" as const), key: fc.integer({ min: 0, max: 40 }), size: fc.integer({ min: 0, max: 3000 }), dt: fc.integer({ min: 0, max: 30 }) }),
+    fc.record({ kind: fc.constant("get" as const), key: fc.integer({ min: 0, max: 40 }) }),
+    fc.record({ kind: fc.constant("sweep" as const), dt: fc.integer({ min: 0, max: 120 }) }),
+  );
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
+      const lifetime = 100;
+      const t = new RetiredTable(lifetime, text);
+      const model = new Map<string, { value: string; expiry: number }>();
+      let now = 0;
+      let serial = 0;
+      for (const o of ops) {
+        if (o.kind === "add") {
+          now += o.dt;
+          const key = `key-${o.key}-${"x".repeat(o.key % 7)}`;
+          const value = `${serial++}:${"v".repeat(o.size)}`;
+          t.add(key, value, now);
+          model.set(key, { value, expiry: now + lifetime });
+        } else if (o.kind === "get") {
+          const key = `key-${o.key}-${"x".repeat(o.key % 7)}`;
+          assert.equal(t.get(key), model.get(key)?.value);
+        } else {
+          now += o.dt;
+          let expected = 0;
+          for (const [k, r] of model) {
+            if (r.expiry <= now) {
+              model.delete(k);
+              expected++;
+            }
+          }
+          assert.equal(t.sweep(now), expected);
+        }
+        assert.equal(t.size, model.size);
+      }
+      for (const [k, r] of model) assert.equal(t.get(k), r.value);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test("RetiredTable: records live outside the JavaScript heap (what the young-generation collector must copy)", () => {
+  v8.setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  const t = new RetiredTable(1e9, text);
+  const final = "SIP/2.0 200 OK\r\n".padEnd(400, "x");
+  // Grow the rings to their size first: then only the records' own cost remains.
+  for (let i = 0; i < 100_000; i++) t.add(`z9hG4bK-${i}-warm|127.0.0.1:5060|BYE`, final, 0);
+  t.sweep(2e9);
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < 100_000; i++) t.add(`z9hG4bK-${i}-1-0|127.0.0.1:5060|BYE`, final, 0);
+  gc();
+  const perRecord = (process.memoryUsage().heapUsed - before) / 100_000;
+  assert.equal(t.size, 100_000);
+  // As JavaScript strings and Map entries these were about 550 bytes each.
+  assert.ok(perRecord < 16, `JavaScript heap per record: ${perRecord.toFixed(1)} bytes`);
 });
