@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { SlotMap } from "./slot-map.ts";
 
 test("SlotMap: behaves as a Map for get, set, has, delete, size, and iterates in insertion order", () => {
@@ -42,4 +43,39 @@ test("SlotMap: deleting while iterating is safe, and churn past the peak keeps e
     assert.equal(m.get(`r${round}-0`), undefined);
   }
   assert.equal(m.size, 0);
+});
+
+test("SlotMap behaves like a Map under any sequence of sets, gets, deletes and iterations", () => {
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant("set" as const), key: fc.integer({ min: 0, max: 60 }), value: fc.integer() }),
+    fc.record({ kind: fc.constant("get" as const), key: fc.integer({ min: 0, max: 60 }) }),
+    fc.record({ kind: fc.constant("delete" as const), key: fc.integer({ min: 0, max: 60 }) }),
+    fc.record({ kind: fc.constant("iterate" as const) }),
+    fc.record({ kind: fc.constant("clear" as const) }),
+  );
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 500 }), (ops) => {
+      const m = new SlotMap<number>();
+      const model = new Map<string, number>();
+      for (const o of ops) {
+        if (o.kind === "iterate") assert.deepEqual([...m], [...model]);
+        else if (o.kind === "clear") {
+          m.clear();
+          model.clear();
+        } else {
+          const key = `z9hG4bK-${o.key}`;
+          if (o.kind === "set") {
+            m.set(key, o.value);
+            model.set(key, o.value);
+          } else if (o.kind === "get") {
+            assert.equal(m.get(key), model.get(key));
+            assert.equal(m.has(key), model.has(key));
+          } else assert.equal(m.delete(key), model.delete(key));
+        }
+        assert.equal(m.size, model.size);
+      }
+      assert.deepEqual([...m.keys()], [...model.keys()]);
+    }),
+    { numRuns: 300 },
+  );
 });

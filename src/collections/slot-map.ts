@@ -1,79 +1,162 @@
 /**
- * A string-keyed map for short-lived values held by a long-lived owner: transactions in flight, client branches.
+ * A string-keyed map for short-lived values held by a long-lived owner: transactions in flight, client branches,
+ * dialogs, reservations.
  *
  * Why not a plain Map: a Map that lives long sits in V8's old generation, and so does every hash table it grows,
- * shrinks or compacts into afterwards (the new table inherits the old one's generation). A table that a Map has
- * moved out of is garbage, but until the next full collection the young-generation collector still treats what
- * that dead table points to as reachable. With thousands of inserts and deletes a second, the Map compacts every
- * few operations, and each dead table kept the transactions it held then (each with its request, responses and
- * parse results) alive through every minor collection until a full one: measured under sipp load, every call's
- * state was copied twice and promoted (1.7 MB per scavenge, 4–7 ms pauses, and a full collection every few
- * seconds), which is most of a proxy's tail latency.
+ * shrinks or compacts into afterwards (the new table inherits the old one's generation). With thousands of inserts
+ * and deletes a second a Map compacts every few operations, so each operation allocated old-generation memory that
+ * was garbage soon after, and until the next full collection each dead table kept what it pointed to (keys and
+ * transactions) alive through every minor collection: copied twice, then promoted. Under sipp load that was most of
+ * what filled the old generation between full collections, whose pauses set the tail of call setup (measured with a
+ * sampling heap profile of the objects that outlive minor GCs, bench/RESULTS.md).
  *
- * Here the hash table maps keys to slot numbers only (small integers, no references), and the values live in an
- * array whose slots are reused through a free list: it stops growing at the peak number of entries, and a deleted
- * value's slot is cleared at once, so nothing dead holds a value.
+ * Here nothing is ever reallocated at steady state:
+ * - keys and values live in arrays of slots reused through a free list (they stop growing at the peak number of
+ *   entries), and a deleted entry's slots are cleared at once, so nothing dead holds a key or a value;
+ * - the index is an open-addressing hash table of slot numbers in an Int32Array (linear probing, backward-shift
+ *   deletion: no tombstones, so no rehash except when the peak grows), holding no references at all.
+ *
+ * Iteration follows insertion order, like a Map's; it walks a snapshot of the keys taken when it starts, skipping
+ * those deleted since (so deleting while iterating is safe; entries added meanwhile are not visited).
  */
+import { fnv1a } from "./fnv.ts";
+
 export class SlotMap<V> {
-  readonly #index = new Map<string, number>();
-  readonly #slots: (V | undefined)[] = [];
-  readonly #free: number[] = [];
+  #keys: (string | undefined)[] = [];
+  #values: (V | undefined)[] = [];
+  /** Each slot's key hash, and its insertion number (for iteration order). */
+  #hashes = new Int32Array(16);
+  #order = new Float64Array(16);
+  #free: number[] = [];
+  /** Slot + 1 per entry, 0 when empty; at most half full. */
+  #table = new Int32Array(32);
+  #size = 0;
+  #inserted = 0;
 
   get size(): number {
-    return this.#index.size;
+    return this.#size;
   }
 
   get(key: string): V | undefined {
-    const slot = this.#index.get(key);
-    return slot === undefined ? undefined : this.#slots[slot];
+    const i = this.#find(key, fnv1a(key));
+    return i < 0 ? undefined : this.#values[this.#table[i]! - 1];
   }
 
   has(key: string): boolean {
-    return this.#index.has(key);
+    return this.#find(key, fnv1a(key)) >= 0;
   }
 
   set(key: string, value: V): this {
-    const slot = this.#index.get(key);
-    if (slot !== undefined) {
-      this.#slots[slot] = value;
+    const hash = fnv1a(key);
+    const i = this.#find(key, hash);
+    if (i >= 0) {
+      this.#values[this.#table[i]! - 1] = value;
       return this;
     }
-    const free = this.#free.pop() ?? this.#slots.length;
-    this.#slots[free] = value;
-    this.#index.set(key, free);
+    const slot = this.#free.pop() ?? this.#keys.length;
+    if (slot >= this.#hashes.length) {
+      this.#hashes = grown(this.#hashes, new Int32Array(this.#hashes.length * 2));
+      this.#order = grown(this.#order, new Float64Array(this.#order.length * 2));
+    }
+    this.#keys[slot] = key;
+    this.#values[slot] = value;
+    this.#hashes[slot] = hash;
+    this.#order[slot] = this.#inserted++;
+    this.#size++;
+    if (this.#size * 2 > this.#table.length) this.#rebuild(this.#table.length * 2);
+    else this.#insert(slot, hash);
     return this;
   }
 
   delete(key: string): boolean {
-    const slot = this.#index.get(key);
-    if (slot === undefined) return false;
-    this.#index.delete(key);
-    this.#slots[slot] = undefined;
+    const i = this.#find(key, fnv1a(key));
+    if (i < 0) return false;
+    const slot = this.#table[i]! - 1;
+    this.#keys[slot] = undefined;
+    this.#values[slot] = undefined;
     this.#free.push(slot);
+    this.#size--;
+    this.#unindex(i);
     return true;
   }
 
   clear(): void {
-    this.#index.clear();
-    this.#slots.length = 0;
-    this.#free.length = 0;
+    this.#keys = [];
+    this.#values = [];
+    this.#free = [];
+    this.#table.fill(0);
+    this.#size = 0;
   }
 
-  keys(): IterableIterator<string> {
-    return this.#index.keys();
+  *keys(): IterableIterator<string> {
+    for (const [key] of this.entries()) yield key;
   }
 
-  /** Like a Map's: deleting entries while iterating is safe. */
   *values(): IterableIterator<V> {
-    for (const slot of this.#index.values()) yield this.#slots[slot] as V;
+    for (const [, value] of this.entries()) yield value;
   }
 
-  /** In insertion order, like a Map's: deleting entries while iterating is safe. */
+  /** In insertion order, like a Map's; deleting entries while iterating is safe. */
   *entries(): IterableIterator<[string, V]> {
-    for (const [key, slot] of this.#index) yield [key, this.#slots[slot] as V];
+    const live: number[] = [];
+    for (let slot = 0; slot < this.#keys.length; slot++) if (this.#keys[slot] !== undefined) live.push(slot);
+    const order = this.#order;
+    live.sort((a, b) => order[a]! - order[b]!);
+    const snapshot = live.map((slot) => [slot, this.#order[slot]!, this.#keys[slot]!] as const);
+    for (const [slot, inserted, key] of snapshot) {
+      // Still the entry the snapshot saw (not deleted, its slot not reused since).
+      if (this.#keys[slot] === key && this.#order[slot] === inserted) yield [key, this.#values[slot] as V];
+    }
   }
 
   [Symbol.iterator](): IterableIterator<[string, V]> {
     return this.entries();
   }
+
+  /** The table index holding `key`, or -1. */
+  #find(key: string, hash: number): number {
+    const table = this.#table;
+    const mask = table.length - 1;
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const s = table[i]!;
+      if (s === 0) return -1;
+      if (this.#hashes[s - 1] === hash && this.#keys[s - 1] === key) return i;
+    }
+  }
+
+  #insert(slot: number, hash: number): void {
+    const table = this.#table;
+    const mask = table.length - 1;
+    let i = hash & mask;
+    while (table[i] !== 0) i = (i + 1) & mask;
+    table[i] = slot + 1;
+  }
+
+  /** Empty table index `i`, shifting back the entries probed past it (linear probing's deletion). */
+  #unindex(i: number): void {
+    const table = this.#table;
+    const mask = table.length - 1;
+    for (let j = (i + 1) & mask; table[j] !== 0; j = (j + 1) & mask) {
+      const home = this.#hashes[table[j]! - 1]! & mask;
+      // The entry at j may move to the hole at i when its home index is not cyclically within (i, j].
+      const stays = i <= j ? home > i && home <= j : home > i || home <= j;
+      if (!stays) {
+        table[i] = table[j]!;
+        i = j;
+      }
+    }
+    table[i] = 0;
+  }
+
+  #rebuild(size: number): void {
+    this.#table = new Int32Array(size);
+    for (let slot = 0; slot < this.#keys.length; slot++) {
+      if (this.#keys[slot] !== undefined) this.#insert(slot, this.#hashes[slot]!);
+    }
+  }
+}
+
+function grown<T extends Int32Array | Float64Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
 }

@@ -25,6 +25,7 @@
  * Pure: the caller passes the time.
  */
 import { Buffer } from "node:buffer";
+import { fnv1a } from "../collections/fnv.ts";
 
 /** Turns a record's value into latin1 text (one char per byte, each below 256) and back. */
 export interface RetiredCodec<V> {
@@ -85,7 +86,7 @@ export class RetiredTable<V> {
     }
     const r = (this.#head + this.#count) % this.#capacity;
     this.#count++;
-    const hash = hashOf(key);
+    const hash = fnv1a(key);
     this.#expiry[r] = now + this.lifetimeMs;
     this.#hash[r] = hash;
     this.#offset[r] = at;
@@ -106,7 +107,7 @@ export class RetiredTable<V> {
   }
 
   get(key: string): V | undefined {
-    const slot = this.#find(key, hashOf(key));
+    const slot = this.#find(key, fnv1a(key));
     if (slot < 0) return undefined;
     const r = this.#slots[slot]! - 1;
     const start = this.#offset[r]! + this.#keyLength[r]!;
@@ -243,11 +244,4 @@ export class RetiredTable<V> {
     this.#head = 0;
     this.#arenaTail = at;
   }
-}
-
-/** FNV-1a over the key's chars (latin1: one byte each). */
-function hashOf(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ (key.charCodeAt(i) & 0xff), 0x01000193);
-  return h | 0;
 }
