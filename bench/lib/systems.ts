@@ -192,9 +192,9 @@ export async function startKamailio(o: StartOptions): Promise<System> {
 }
 
 /**
- * How the gateway is run: `dist` = what `npm start` runs (`node --min-semi-space-size=16 --max-semi-space-size=16
- * --enable-source-maps dist/gateway/main.mjs start`, the esbuild bundle the harness builds first with `npm run
- * build`); `tsx` = `node --import tsx src/gateway/main.ts start` (what the e2e tests run), with the same heap flags.
+ * How the gateway is run: `dist` = what `npm start` runs (`node <GATEWAY_HEAP_FLAGS> --enable-source-maps
+ * dist/gateway/main.mjs start`, the esbuild bundle the harness builds first with `npm run build`); `tsx` = `node
+ * --import tsx src/gateway/main.ts start` (what the e2e tests run), with the same heap flags.
  */
 export type GatewayEntry = "dist" | "tsx";
 

@@ -47,6 +47,28 @@ test("RetiredTable: a long run holds only the records still alive, through growt
   assert.equal(t.get("k49899"), undefined);
 });
 
+test("RetiredTable: bytes follow the records alive: chunks whose records all expired are given back", () => {
+  const t = new RetiredTable(1000, text);
+  const final = "SIP/2.0 200 OK\r\n".padEnd(500, "x");
+  for (let i = 0; i < 20_000; i++) t.add(`k${i}`, final, i);
+  const peak = t.bytesHeld;
+  assert.ok(peak >= 20_000 * 500, `bytes held at the peak: ${peak}`);
+  // Steady state: 1,000 records alive (a lifetime's worth), about 0.5 MB, whatever was held before.
+  for (let i = 20_000; i < 200_000; i++) {
+    t.add(`k${i}`, final, i);
+    t.sweep(i);
+  }
+  assert.equal(t.size, 1000);
+  assert.ok(t.bytesHeld <= 4 * 256 * 1024, `bytes held at steady state: ${t.bytesHeld}`);
+  assert.equal(t.get("k199999"), final);
+  assert.equal(t.sweep(1e9), 1000);
+  assert.ok(t.bytesHeld <= 256 * 1024);
+  // A record larger than a chunk gets a chunk of its own.
+  const huge = "y".repeat(300 * 1024);
+  t.add("huge", huge, 0);
+  assert.equal(t.get("huge"), huge);
+});
+
 test("RetiredTable: keys and values are bytes, latin1 round trip (a final's CRLFs and UTF-8 bytes included)", () => {
   const t = new RetiredTable(10, text);
   const final = Buffer.from("SIP/2.0 200 OK\r\nTo: \"Zoë\" <sip:z@x>;tag=9\r\n\r\n", "utf8").toString("latin1");

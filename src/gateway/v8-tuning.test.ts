@@ -108,8 +108,8 @@ test("the heap flags give a fresh process the young generation a busy gateway ha
 test("missingHeapFlags names the heap flags a node process lacks; any value counts; Deno is not asked", () => {
   assert.deepEqual(missingHeapFlags(["--enable-source-maps"], {}), [...GATEWAY_HEAP_FLAGS]);
   assert.deepEqual(missingHeapFlags([...GATEWAY_HEAP_FLAGS, "--enable-source-maps"], {}), []);
-  assert.deepEqual(missingHeapFlags(["--min_semi_space_size=8", "--max-semi-space-size=32"], {}), []);
-  assert.deepEqual(missingHeapFlags(["--max-semi-space-size=16"], {}), ["--min-semi-space-size=16"]);
+  assert.deepEqual(missingHeapFlags(["--min_semi_space_size=8", "--max-semi-space-size=32", "--initial-old-space-size=256"], {}), []);
+  assert.deepEqual(missingHeapFlags(["--max-semi-space-size=16", "--initial-old-space-size=64"], {}), ["--min-semi-space-size=16"]);
   assert.deepEqual(missingHeapFlags([], { deno: "2.5.0" }), []);
   // This test process runs without them.
   assert.deepEqual(missingHeapFlags(process.execArgv), [...GATEWAY_HEAP_FLAGS]);

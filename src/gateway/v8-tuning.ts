@@ -32,7 +32,8 @@ export function applyGatewayV8Flags(setFlags: (flag: string) => void = v8.setFla
 }
 
 /**
- * V8 heap settings for the gateway's command line: a young generation of a fixed 16 MB per semi-space.
+ * V8 heap settings for the gateway's command line: a young generation of a fixed 16 MB per semi-space, and room
+ * for the old generation to grow before the first full GC.
  *
  * V8 sizes the young generation (where every message's short-lived objects go) to the allocation rate it sees. It
  * starts at 1 MB and grows it under load, and its memory reducer shrinks it back to that starting size once the process
@@ -49,12 +50,24 @@ export function applyGatewayV8Flags(setFlags: (flag: string) => void = v8.setFla
  *   32 MB: 5.56 and 5.01 ms, 291 and 285 µs (each minor GC copies twice as many live objects: 2.8 ms median pause
  *   against 1.7 ms).
  *
+ * `--initial-old-space-size=128`: the old generation (what outlives two minor GCs) may reach 128 MB before V8's
+ * first full GC, after which V8 sizes it from what that GC found alive. Without it, V8 lowers that first limit to a
+ * few megabytes above what is alive at start-up, and its memory reducer lowers it again after each lull: with the
+ * retired transactions out of the heap (retired.ts) a gateway's live old generation is only ~18 MB, so a burst ran
+ * a full GC (a 3–7 ms pause) every 1.5–2 s at 2,000 calls/s: 5 and 4 of them in a 10 s step, p99 9.7, 10.1, 7.7
+ * and 9.2 ms in four runs; with it, 1 and 0 full GCs, and over a 30 s step at 2,000/s two, 24 s apart
+ * (`npm run bench -- --rates 1000,2000 --duration 10 --systems switchboard ...`, `--trace-gc` on the gateway).
+ *
  * V8 reads these when it creates the heap, so they cannot be set at run time like GATEWAY_V8_FLAGS (node refuses them
  * in NODE_OPTIONS too): every launcher passes them on the command line (package.json `start`, deno.json,
  * infra/switchboard.service, the benchmark, the end-to-end tests; v8-tuning.test.ts checks each), and `switchboard
  * start` warns when they are missing (missingHeapFlags).
  */
-export const GATEWAY_HEAP_FLAGS: readonly string[] = ["--min-semi-space-size=16", "--max-semi-space-size=16"];
+export const GATEWAY_HEAP_FLAGS: readonly string[] = [
+  "--min-semi-space-size=16",
+  "--max-semi-space-size=16",
+  "--initial-old-space-size=128",
+];
 
 /** The young generation's size V8 reports for a fresh heap started with GATEWAY_HEAP_FLAGS (1 MB without them). */
 export const GATEWAY_YOUNG_GENERATION_BYTES = 16 * 1024 * 1024;
