@@ -48,6 +48,7 @@ test("applyGatewayV8Flags sets every gateway flag and reports them; a runtime th
   assert.deepEqual(applyGatewayV8Flags((flag) => void set.push(flag)), GATEWAY_V8_FLAGS);
   assert.deepEqual(set, GATEWAY_V8_FLAGS);
   assert.ok(set.includes("--no-allocation-site-pretenuring"));
+  assert.ok(set.includes("--no-flush-bytecode"));
   assert.deepEqual(applyGatewayV8Flags(() => { throw new Error("not implemented"); }), []);
 });
 
@@ -122,6 +123,7 @@ test("every way of starting the gateway passes the heap flags (they cannot be se
   const denoStart = (JSON.parse(read("deno.json")) as { tasks: Record<string, string> }).tasks.start!;
   const unit = read("infra/switchboard.service").split("\n").find((l) => l.startsWith("ExecStart="))!;
   const denoFlags = /--v8-flags=(\S+)/.exec(denoStart)?.[1]?.split(",") ?? [];
+  for (const flag of GATEWAY_V8_FLAGS) assert.ok(denoFlags.includes(flag), `deno task start lacks ${flag}: ${denoStart}`);
   for (const flag of GATEWAY_HEAP_FLAGS) {
     assert.ok(npmStart.split(" ").includes(flag), `npm start lacks ${flag}: ${npmStart}`);
     assert.ok(denoFlags.includes(flag), `deno task start lacks ${flag}: ${denoStart}`);
