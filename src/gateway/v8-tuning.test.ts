@@ -116,12 +116,15 @@ test("missingHeapFlags names the heap flags a node process lacks; any value coun
   assert.deepEqual(missingHeapFlags(process.execArgv), [...GATEWAY_HEAP_FLAGS]);
 });
 
-test("every way of starting the gateway passes the heap flags (they cannot be set at run time)", () => {
+test("every way of starting the gateway passes the heap flags (they cannot be set at run time); `switchboard start` re-runs node with them", () => {
   const repo = new URL("../../", import.meta.url);
   const read = (path: string) => readFileSync(new URL(path, repo), "utf8");
   const npmStart = (JSON.parse(read("package.json")) as { scripts: Record<string, string> }).scripts.start!;
   const denoStart = (JSON.parse(read("deno.json")) as { tasks: Record<string, string> }).tasks.start!;
   const unit = read("infra/switchboard.service").split("\n").find((l) => l.startsWith("ExecStart="))!;
+  // bin/switchboard.js is plain JavaScript (no TypeScript import): its own copy must stay equal.
+  const binList = /const HEAP_FLAGS = (\[[^\]]*\]);/.exec(read("bin/switchboard.js"))?.[1];
+  assert.deepEqual(binList === undefined ? undefined : JSON.parse(binList), [...GATEWAY_HEAP_FLAGS], "bin/switchboard.js HEAP_FLAGS");
   const denoFlags = /--v8-flags=(\S+)/.exec(denoStart)?.[1]?.split(",") ?? [];
   for (const flag of GATEWAY_V8_FLAGS) assert.ok(denoFlags.includes(flag), `deno task start lacks ${flag}: ${denoStart}`);
   for (const flag of GATEWAY_HEAP_FLAGS) {

@@ -69,8 +69,9 @@ export function applyGatewayV8Flags(setFlags: (flag: string) => void = v8.setFla
  *
  * V8 reads these when it creates the heap, so they cannot be set at run time like GATEWAY_V8_FLAGS (node refuses them
  * in NODE_OPTIONS too): every launcher passes them on the command line (package.json `start`, deno.json,
- * infra/switchboard.service, the benchmark, the end-to-end tests; v8-tuning.test.ts checks each), and `switchboard
- * start` warns when they are missing (missingHeapFlags).
+ * infra/switchboard.service, the benchmark, the end-to-end tests; v8-tuning.test.ts checks each), the `switchboard`
+ * command (bin/switchboard.js, `npx switchboard start`) re-runs node with them when they are missing, and the gateway
+ * warns when it was started without them all the same (missingHeapFlags).
  */
 export const GATEWAY_HEAP_FLAGS: readonly string[] = [
   "--min-semi-space-size=16",
