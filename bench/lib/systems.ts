@@ -4,8 +4,8 @@
  * - `kamailio`: Debian's kamailio with bench/kamailio.cfg in the foreground (-DD -E), the dispatcher list written
  *   here (set 1 = the two sipp destinations);
  * - `switchboard`: the gateway as `npm start` runs it (`node <heap flags> --enable-source-maps dist/gateway/main.mjs
- *   start`, built by the harness; `--gateway tsx` runs `node --import tsx src/gateway/main.ts start` instead) with the in-process
- *   dialog store, UDP only, its default timers, SWITCHBOARD_LOG_LEVEL=warn;
+ *   start`, built by the harness; `--gateway tsx` runs `node --import tsx src/gateway/main.ts start` instead) with
+ *   the in-process dialog store, UDP only, its default timers, SWITCHBOARD_LOG_LEVEL=warn;
  * - `switchboard-redis`: the same gateway with SWITCHBOARD_REDIS_URL pointing at a redis-server started here;
  * - `switchboard-workers`: the in-process store with SWITCHBOARD_WORKERS=2 (two threads sharing the SIP port, one
  *   per core of the benchmark machine; src/gateway/shard-pool.ts);

@@ -11,8 +11,8 @@
  * Kept as JavaScript strings and objects (about 1.4 KB per call with their Map entries), every record was copied
  * twice by V8's young-generation collector and then filled the old generation until a full collection: the records
  * were most of what each minor GC copied and all of what drove the full ones, and those pauses made the tail of the
- * call setup time (measured in bench/RESULTS.md). Here a record is bytes in one buffer and numbers in typed arrays;
- * the collector sees a handful of objects per table whatever the load.
+ * call setup time (measured in bench/RESULTS.md). Here a record is bytes in a chunk buffer and numbers in typed
+ * arrays; the collector sees a handful of objects per table whatever the load.
  *
  * - Records live equally long and are added in time order, so they expire first in, first out: expiry walks from
  *   the oldest, with no timer per record. The record arrays are a ring; the bytes fill fixed-size chunks in order,
