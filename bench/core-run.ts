@@ -3,9 +3,8 @@
  * the gateway's heap flags (src/gateway/v8-tuning.ts), with the exit status of that run.
  */
 import { spawnSync } from "node:child_process";
-import { bundleCore } from "./lib/core-bundle.ts";
-import { GATEWAY_HEAP_FLAGS } from "../src/gateway/v8-tuning.ts";
+import { bundleCore, coreNodeArgs } from "./lib/core-bundle.ts";
 
 const bundle = await bundleCore();
-const run = spawnSync(process.execPath, [...GATEWAY_HEAP_FLAGS, "--enable-source-maps", bundle, ...process.argv.slice(2)], { stdio: "inherit" });
+const run = spawnSync(process.execPath, coreNodeArgs(bundle, process.argv.slice(2)), { stdio: "inherit" });
 process.exit(run.status ?? 1);

@@ -41,8 +41,7 @@ import {
   type SystemName,
   SYSTEM_NAMES,
 } from "./lib/systems.ts";
-import { bundleCore } from "./lib/core-bundle.ts";
-import { GATEWAY_HEAP_FLAGS } from "../src/gateway/v8-tuning.ts";
+import { bundleCore, coreNodeArgs } from "./lib/core-bundle.ts";
 import { runGate, runStep, type StepResult } from "./lib/step.ts";
 import { startUas, type Uas } from "./lib/sipp.ts";
 import { holdSeconds, runHold, type HoldResult } from "./lib/hold.ts";
@@ -411,7 +410,7 @@ async function runCore(args: readonly string[]): Promise<NonNullable<BenchRun["c
   } catch (e) {
     return { command, error: `bundling bench/core.ts failed: ${e instanceof Error ? e.message : String(e)}` };
   }
-  const proc = startProcess(process.execPath, [...GATEWAY_HEAP_FLAGS, "--enable-source-maps", bundle, ...args], { name: "bench:core", cwd: REPO, maxLifetimeMs: 110_000 });
+  const proc = startProcess(process.execPath, coreNodeArgs(bundle, args), { name: "bench:core", cwd: REPO, maxLifetimeMs: 110_000 });
   const exit = await proc.waitForExit(105_000).catch(async () => proc.stop("SIGKILL"));
   const out = proc.stdout();
   const rounds = [...out.matchAll(/^round \d+: ([\d.]+) µs/gm)].map((m) => Number(m[1]));

@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { GATEWAY_HEAP_FLAGS } from "../../src/gateway/v8-tuning.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 export const CORE_BUNDLE = join(REPO, "dist", "bench", "core.mjs");
@@ -25,4 +26,9 @@ export async function bundleCore(): Promise<string> {
     outfile: CORE_BUNDLE,
   });
   return CORE_BUNDLE;
+}
+
+/** node's arguments to run the bundle with `args`, with the gateway's heap flags (src/gateway/v8-tuning.ts). */
+export function coreNodeArgs(bundle: string, args: readonly string[]): string[] {
+  return [...GATEWAY_HEAP_FLAGS, "--enable-source-maps", bundle, ...args];
 }

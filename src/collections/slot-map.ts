@@ -13,13 +13,14 @@
  * Here nothing is ever reallocated at steady state:
  * - keys and values live in arrays of slots reused through a free list (they stop growing at the peak number of
  *   entries), and a deleted entry's slots are cleared at once, so nothing dead holds a key or a value;
- * - the index is an open-addressing hash table of slot numbers in an Int32Array (linear probing, backward-shift
- *   deletion: no tombstones, so no rehash except when the peak grows), holding no references at all.
+ * - the index is an open-addressing hash table of slot numbers in an Int32Array (open-index.ts), holding no
+ *   references at all, rebuilt only when the peak grows.
  *
  * Iteration follows insertion order, like a Map's; it walks a snapshot of the keys taken when it starts, skipping
  * those deleted since (so deleting while iterating is safe; entries added meanwhile are not visited).
  */
 import { fnv1a } from "./fnv.ts";
+import { indexInsert, indexRemoveAt } from "./open-index.ts";
 
 export class SlotMap<V> {
   #keys: (string | undefined)[] = [];
@@ -64,7 +65,7 @@ export class SlotMap<V> {
     this.#order[slot] = this.#inserted++;
     this.#size++;
     if (this.#size * 2 > this.#table.length) this.#rebuild(this.#table.length * 2);
-    else this.#insert(slot, hash);
+    else indexInsert(this.#table, hash, slot);
     return this;
   }
 
@@ -76,7 +77,7 @@ export class SlotMap<V> {
     this.#values[slot] = undefined;
     this.#free.push(slot);
     this.#size--;
-    this.#unindex(i);
+    indexRemoveAt(this.#table, i, this.#hashes);
     return true;
   }
 
@@ -124,34 +125,10 @@ export class SlotMap<V> {
     }
   }
 
-  #insert(slot: number, hash: number): void {
-    const table = this.#table;
-    const mask = table.length - 1;
-    let i = hash & mask;
-    while (table[i] !== 0) i = (i + 1) & mask;
-    table[i] = slot + 1;
-  }
-
-  /** Empty table index `i`, shifting back the entries probed past it (linear probing's deletion). */
-  #unindex(i: number): void {
-    const table = this.#table;
-    const mask = table.length - 1;
-    for (let j = (i + 1) & mask; table[j] !== 0; j = (j + 1) & mask) {
-      const home = this.#hashes[table[j]! - 1]! & mask;
-      // The entry at j may move to the hole at i when its home index is not cyclically within (i, j].
-      const stays = i <= j ? home > i && home <= j : home > i || home <= j;
-      if (!stays) {
-        table[i] = table[j]!;
-        i = j;
-      }
-    }
-    table[i] = 0;
-  }
-
   #rebuild(size: number): void {
     this.#table = new Int32Array(size);
     for (let slot = 0; slot < this.#keys.length; slot++) {
-      if (this.#keys[slot] !== undefined) this.#insert(slot, this.#hashes[slot]!);
+      if (this.#keys[slot] !== undefined) indexInsert(this.#table, this.#hashes[slot]!, slot);
     }
   }
 }

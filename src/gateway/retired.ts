@@ -18,8 +18,8 @@
  *   the oldest, with no timer per record. The record arrays are a ring; the bytes fill fixed-size chunks in order,
  *   and a chunk goes back to a small pool once its last record has expired, so memory follows the load without
  *   ever copying records (a doubling arena copied tens of megabytes at once: a 95 ms stall at 2,000 calls/s).
- * - Keys are found through an open-addressing hash table (linear probing, backward-shift deletion: no tombstones, so
- *   no rehash at steady state) of ring positions; a hit compares the key's bytes.
+ * - Keys are found through an open-addressing hash table of ring positions (open-index.ts); a hit compares the
+ *   key's bytes.
  * - Values go through a codec to latin1 text and back: encoding runs once per record, decoding only when a
  *   retransmission or a late CANCEL asks.
  * - The record ring and the index double when full (copying numbers only); they never shrink.
@@ -28,6 +28,7 @@
  */
 import { Buffer } from "node:buffer";
 import { fnv1a } from "../collections/fnv.ts";
+import { indexInsert, indexRemoveAt } from "../collections/open-index.ts";
 
 /** Turns a record's value into latin1 text (one char per byte, each below 256) and back. */
 export interface RetiredCodec<V> {
@@ -116,7 +117,7 @@ export class RetiredTable<V> {
       this.#indexed[this.#slots[slot]! - 1] = 0;
       this.#slots[slot] = r + 1;
     } else {
-      this.#insert(r, hash);
+      indexInsert(this.#slots, hash, r);
       this.#live++;
     }
   }
@@ -197,30 +198,12 @@ export class RetiredTable<V> {
     return true;
   }
 
-  #insert(r: number, hash: number): void {
-    const slots = this.#slots;
-    const mask = slots.length - 1;
-    let i = hash & mask;
-    while (slots[i] !== 0) i = (i + 1) & mask;
-    slots[i] = r + 1;
-  }
-
-  /** Remove record `r` from the index, shifting back the entries probed past it (linear probing's deletion). */
+  /** Remove record `r` from the index. */
   #unindex(r: number): void {
-    const slots = this.#slots;
-    const mask = slots.length - 1;
+    const mask = this.#slots.length - 1;
     let i = this.#hash[r]! & mask;
-    while (slots[i] !== r + 1) i = (i + 1) & mask;
-    for (let j = (i + 1) & mask; slots[j] !== 0; j = (j + 1) & mask) {
-      const home = this.#hash[slots[j]! - 1]! & mask;
-      // The entry at j may move to the hole at i when its home slot is not cyclically within (i, j].
-      const stays = i <= j ? home > i && home <= j : home > i || home <= j;
-      if (!stays) {
-        slots[i] = slots[j]!;
-        i = j;
-      }
-    }
-    slots[i] = 0;
+    while (this.#slots[i] !== r + 1) i = (i + 1) & mask;
+    indexRemoveAt(this.#slots, i, this.#hash);
   }
 
   #allocate(capacity: number): void {
@@ -250,7 +233,7 @@ export class RetiredTable<V> {
       to.set(from.subarray(head, oldCapacity), 0);
       to.set(from.subarray(0, head), oldCapacity - head);
     }
-    for (let n = 0; n < count; n++) if (this.#indexed[n] === 1) this.#insert(n, this.#hash[n]!);
+    for (let n = 0; n < count; n++) if (this.#indexed[n] === 1) indexInsert(this.#slots, this.#hash[n]!, n);
     this.#head = 0;
   }
 }
