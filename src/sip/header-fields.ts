@@ -4,7 +4,7 @@
  */
 import type { HeaderField } from "./message.ts";
 import { CR, HT, SP, isTokenChar, isWsp } from "./chars.ts";
-import { canonicalHeaderName } from "./header-values.ts";
+import { canonicalHeaderNameAt } from "./header-values.ts";
 
 /** Header fields a proxy needs, located during the single pass over the header section. */
 export interface Essentials {
@@ -75,37 +75,42 @@ function addField(
     ess.lineError ??= "Bad Header Line";
     return;
   }
-  const name = canonicalHeaderName(head.slice(start, nameEnd));
+  const name = canonicalHeaderNameAt(head, start, nameEnd);
   const value = folded ? unfold(head, i + 1, end) : trimmedSlice(head, i + 1, end);
   const field: HeaderField = { name, value, raw: head.slice(start, end) };
   fields.push(field);
+  // One case per field: a store to a property named by a variable (ess[key]) is a keyed store V8 cannot specialise.
   switch (name) {
     case "via":
       ess.via.push(field);
       break;
     case "from":
-    case "to":
-    case "call-id":
-    case "cseq":
-    case "content-length":
-    case "max-forwards": {
-      const key = KEY[name]!;
-      const prev = ess[key];
-      if (prev === undefined) ess[key] = field;
-      else if (prev.value !== value) ess.duplicate ??= name;
+      ess.from = first(ess.from, field, ess);
       break;
-    }
+    case "to":
+      ess.to = first(ess.to, field, ess);
+      break;
+    case "call-id":
+      ess.callId = first(ess.callId, field, ess);
+      break;
+    case "cseq":
+      ess.cseq = first(ess.cseq, field, ess);
+      break;
+    case "content-length":
+      ess.contentLength = first(ess.contentLength, field, ess);
+      break;
+    case "max-forwards":
+      ess.maxForwards = first(ess.maxForwards, field, ess);
+      break;
   }
 }
 
-const KEY: Readonly<Record<string, "from" | "to" | "callId" | "cseq" | "contentLength" | "maxForwards">> = {
-  from: "from",
-  to: "to",
-  "call-id": "callId",
-  cseq: "cseq",
-  "content-length": "contentLength",
-  "max-forwards": "maxForwards",
-};
+/** The first of a single-value field is the one used; a repeat with another value is noted (§7.3.1, §20). */
+function first(prev: HeaderField | undefined, field: HeaderField, ess: Essentials): HeaderField {
+  if (prev === undefined) return field;
+  if (prev.value !== field.value) ess.duplicate ??= field.name;
+  return prev;
+}
 
 function trimmedSlice(s: string, a: number, b: number): string {
   while (a < b && isWsp(s.charCodeAt(a))) a++;

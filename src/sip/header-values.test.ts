@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  canonicalHeaderNameAt,
   canonicalHeaderName,
   headerDisplayName,
   isMultiValueHeader,
@@ -75,4 +76,26 @@ test("isMultiValueHeader", () => {
   assert.ok(!isMultiValueHeader("www-authenticate"));
   assert.ok(!isMultiValueHeader("date"));
   assert.ok(!isMultiValueHeader("x-unknown"));
+});
+
+test("canonicalHeaderNameAt agrees with canonicalHeaderName of the slice, known names or not, in any letter case", async () => {
+  const fc = (await import("fast-check")).default;
+  const known = ["Via", "v", "FROM", "f", "To", "t", "Call-ID", "i", "CSeq", "Contact", "m", "Content-Length", "l", "content-type",
+    "Max-Forwards", "Record-Route", "Route", "User-Agent", "P-Asserted-Identity", "WWW-Authenticate", "Session-Expires", "x"];
+  for (const name of known) {
+    const text = `xx${name}: value`;
+    assert.equal(canonicalHeaderNameAt(text, 2, 2 + name.length), canonicalHeaderName(name), name);
+  }
+  // Near misses of known names (one letter changed or added, "_" whose lower-case fold collides with DEL) take the slow path.
+  for (const name of ["Vi", "Viaa", "Vía", "Cal_-ID", "Route-", "tt", "V_a"]) {
+    assert.equal(canonicalHeaderNameAt(` ${name}`, 1, 1 + name.length), canonicalHeaderName(name), name);
+  }
+  const token = fc.string({ unit: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~"), minLength: 1, maxLength: 20 });
+  fc.assert(
+    fc.property(fc.oneof(token, fc.constantFrom(...known)), fc.string({ maxLength: 5 }), (name, prefix) => {
+      const cased = [...name].map((c, i) => (i % 2 ? c.toUpperCase() : c.toLowerCase())).join("");
+      assert.equal(canonicalHeaderNameAt(prefix + cased + ":", prefix.length, prefix.length + cased.length), canonicalHeaderName(cased));
+    }),
+    { numRuns: 2000 },
+  );
 });

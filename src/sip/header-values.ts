@@ -161,6 +161,52 @@ export function canonicalHeaderName(name: string): string {
   return lower.length === 1 ? (COMPACT[lower] ?? lower) : lower;
 }
 
+/**
+ * Canonical names of the header fields seen in nearly every message, by a hash of their lower-cased spelling: the
+ * scan of a header section (header-fields.ts) finds a field's name here without cutting it out of the text and
+ * lower-casing it, two strings per field that every message would otherwise leave for the garbage collector.
+ */
+const KNOWN_NAMES = new Map<number, { readonly spelling: string; readonly canonical: string }>();
+for (const [spelling, canonical] of [
+  ...Object.entries(COMPACT),
+  ...[
+    ...new Set(Object.values(COMPACT)),
+    "cseq", "max-forwards", "record-route", "route", "user-agent", "server", "allow", "require", "proxy-require",
+    "unsupported", "expires", "min-expires", "accept", "accept-encoding", "accept-language", "date", "timestamp",
+    "min-se", "p-asserted-identity", "p-preferred-identity", "privacy", "remote-party-id", "diversion",
+    "authorization", "proxy-authorization", "www-authenticate", "proxy-authenticate", "authentication-info",
+    "organization", "content-disposition", "content-language", "mime-version", "reason", "retry-after",
+    "warning", "rseq", "rack", "path", "x-call-id",
+  ].map((name) => [name, name] as const),
+]) {
+  const key = nameHash(spelling, 0, spelling.length);
+  if (!KNOWN_NAMES.has(key)) KNOWN_NAMES.set(key, { spelling, canonical });
+}
+
+/** FNV-1a over the name with ASCII letters folded to lower case (token characters only, §25.1). */
+function nameHash(text: string, start: number, end: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ (text.charCodeAt(i) | 0x20), 0x01000193);
+  return hash;
+}
+
+/**
+ * canonicalHeaderName(text.slice(start, end)) for a token name, allocating nothing when the name is a known one
+ * (in any letter case, compact forms included).
+ */
+export function canonicalHeaderNameAt(text: string, start: number, end: number): string {
+  const known = KNOWN_NAMES.get(nameHash(text, start, end));
+  if (known !== undefined && known.spelling.length === end - start) {
+    let i = 0;
+    for (; i < known.spelling.length; i++) {
+      const c = text.charCodeAt(start + i);
+      if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== known.spelling.charCodeAt(i)) break;
+    }
+    if (i === known.spelling.length) return known.canonical;
+  }
+  return canonicalHeaderName(text.slice(start, end));
+}
+
 /** Spellings that the Title-Case rule gets wrong. */
 const DISPLAY: Readonly<Record<string, string>> = {
   "call-id": "Call-ID",
