@@ -176,7 +176,7 @@ for (const [spelling, canonical] of [
     "min-se", "p-asserted-identity", "p-preferred-identity", "privacy", "remote-party-id", "diversion",
     "authorization", "proxy-authorization", "www-authenticate", "proxy-authenticate", "authentication-info",
     "organization", "content-disposition", "content-language", "mime-version", "reason", "retry-after",
-    "warning", "rseq", "rack", "path", "x-call-id",
+    "warning", "rseq", "rack", "path",
   ].map((name) => [name, name] as const),
 ]) {
   const key = nameHash(spelling, 0, spelling.length);
