@@ -169,7 +169,10 @@ async function main(): Promise<number> {
 
   const machine = await machineInfo();
   const commit = cmdOut("git", ["-C", REPO, "rev-parse", "HEAD"]) || "unknown";
-  const dirty = cmdOut("git", ["-C", REPO, "status", "--porcelain"]).length > 0;
+  // Untracked files (a benchmark checkout's node_modules symlink) are named, not counted as changes to the code.
+  const status = cmdOut("git", ["-C", REPO, "status", "--porcelain"]).split("\n").filter((line) => line.length > 0);
+  const dirty = status.some((line) => !line.startsWith("?? "));
+  const untracked = status.filter((line) => line.startsWith("?? ")).map((line) => line.slice(3));
   const versions: Record<string, string> = {
     node: process.version,
     sipp: (/SIPp\s+(v[\d.]+)/.exec(cmdOut("sipp", ["-v"]))?.[1] ?? "?"),
@@ -224,6 +227,7 @@ async function main(): Promise<number> {
     date: new Date(t00).toISOString(),
     commit,
     dirty,
+    untracked,
     command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(" ")}` : ""}`,
     mode: o.mode,
     machine,

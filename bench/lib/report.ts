@@ -21,6 +21,8 @@ export interface BenchRun {
     readonly date: string;
     readonly commit: string;
     readonly dirty: boolean;
+    /** Untracked paths in the working tree (not part of `dirty`); absent in runs before it was recorded. */
+    readonly untracked?: readonly string[];
     readonly command: string;
     readonly mode: "full" | "quick" | "smoke" | "custom";
     readonly machine: { readonly cpus: number; readonly model: string; readonly memMb: number; readonly kernel: string };
@@ -194,7 +196,9 @@ export function renderMarkdown(run: BenchRun, chartFile: string): string {
   );
   out.push("| | |", "| --- | --- |");
   out.push(`| command | \`${m.command}\` (mode: ${m.mode}) |`);
-  out.push(`| commit | \`${m.commit}\`${m.dirty ? " (working tree had uncommitted changes)" : ""} |`);
+  const untracked = m.untracked?.length ? `untracked in the working tree: ${m.untracked.join(", ")}` : "";
+  const tree = m.dirty ? `working tree had uncommitted changes${untracked ? `; ${untracked}` : ""}` : untracked;
+  out.push(`| commit | \`${m.commit}\`${tree ? ` (${tree})` : ""} |`);
   out.push(`| machine | ${m.machine.cpus} × ${m.machine.model}, ${fmt(m.machine.memMb)} MB RAM, Linux ${m.machine.kernel} |`);
   out.push(`| software | ${Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join("; ")} |`);
   out.push(`| UDP buffers | ${Object.entries(m.sysctl).map(([k, v]) => `${k} = ${v}`).join(", ")} (not changed by the harness) |`);
