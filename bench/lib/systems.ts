@@ -199,9 +199,8 @@ export async function startKamailio(o: StartOptions): Promise<System> {
 export type GatewayEntry = "dist" | "tsx";
 
 export function gatewayCommand(entry: GatewayEntry): string[] {
-  return entry === "dist"
-    ? [...GATEWAY_HEAP_FLAGS, "--enable-source-maps", "dist/gateway/main.mjs", "start"]
-    : [...GATEWAY_HEAP_FLAGS, "--import", "tsx", "src/gateway/main.ts", "start"];
+  const script = entry === "dist" ? ["--enable-source-maps", "dist/gateway/main.mjs"] : ["--import", "tsx", "src/gateway/main.ts"];
+  return [...GATEWAY_HEAP_FLAGS, ...script, "start"];
 }
 
 /** `npm run build` (esbuild bundle into dist/); throws with its output when it fails. */
