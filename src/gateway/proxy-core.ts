@@ -405,7 +405,7 @@ export class ProxyCore {
         dialogId: result.token.dialogId,
         target: result.token.target,
         direction: result.direction,
-        ...(result.token.destinationId !== undefined ? { destinationId: result.token.destinationId } : {}),
+        destinationId: result.token.destinationId,
       };
       count++;
     }
@@ -416,8 +416,8 @@ export class ProxyCore {
       count,
       plan: { kind: "in-dialog", dialogId: verified.dialogId, direction: verified.direction },
       target: verified.target,
-      ...(verified.destinationId !== undefined ? { destinationId: verified.destinationId } : {}),
-      ...(next !== undefined ? { nextRoute: next } : {}),
+      destinationId: verified.destinationId,
+      nextRoute: next,
     };
   }
 
@@ -437,7 +437,8 @@ export class ProxyCore {
       request,
       toTag: toTag ?? env.ids.next(),
       transport: source.transport,
-      ...(stampedVia !== undefined ? { stampedVia } : {}),
+      // present even when undefined: one entry shape with or without a stamped Via (see sipUri in uri.ts)
+      stampedVia,
       respond: (status, data) => {
         if (status >= 200) entry.request = undefined;
         const invite = entry.invite;
@@ -504,7 +505,7 @@ export class ProxyCore {
       method: request.method,
       requestUri: request.uriText,
       callId: request.callId,
-      from: { uri: request.from.uriText, ...(request.fromTag !== undefined ? { tag: request.fromTag } : {}) },
+      from: { uri: request.from.uriText, tag: request.fromTag },
       to: { uri: request.to.uriText },
       source: { transport: source.transport, address: source.address, port: source.port },
       gateway: env.gatewayId,
@@ -561,7 +562,7 @@ export class ProxyCore {
         const hops: Hop[] = [];
         for (const ref of decision.destinations) {
           const target = this.#target(ref.uri);
-          if (target) hops.push({ target, destinationId: ref.id, destinationUri: ref.uri, ...(ref.capacities ? { capacities: ref.capacities } : {}) });
+          if (target) hops.push({ target, destinationId: ref.id, destinationUri: ref.uri, capacities: ref.capacities });
         }
         if (hops.length === 0) {
           this.#generate(entry, 503, "No Destination Available");
@@ -571,8 +572,8 @@ export class ProxyCore {
           kind: "initial",
           hops,
           dialogId: env.ids.next(),
-          ...(decision.units ? { units: decision.units } : {}),
-          ...(decision.maxDurationS !== undefined ? { maxDurationS: decision.maxDurationS } : {}),
+          units: decision.units,
+          maxDurationS: decision.maxDurationS,
         });
       }
     }

@@ -278,9 +278,9 @@ export class ResponseContext {
     const headers = forwardHeaders(request.headers, {
       via,
       maxForwards: request.maxForwards,
-      ...(recordRoute ? { recordRoute } : {}),
+      recordRoute,
       popRoutes: this.#plan.kind === "in-dialog" ? this.#plan.popRoutes : 0,
-      ...(this.#upstream.stampedVia !== undefined ? { topVia: this.#upstream.stampedVia } : {}),
+      topVia: this.#upstream.stampedVia,
     });
     const data = serializeMessage(`${request.method} ${request.uriText} SIP/2.0`, headers, request.body);
     const branch: Branch = {

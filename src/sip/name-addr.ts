@@ -10,7 +10,7 @@
 import type { NameAddr, SipUri } from "./message.ts";
 import { isLws, isTokenChar, scanQuoted, skipLws, trimLws, unescapeQuoted } from "./chars.ts";
 import { parseParamsStrict } from "./header-values.ts";
-import { parseUri, uriScheme } from "./uri.ts";
+import { parseUri, sipUri, uriScheme } from "./uri.ts";
 
 export interface NameAddrOptions {
   /**
@@ -89,9 +89,8 @@ export function parseNameAddr(text: string, options?: NameAddrOptions): NameAddr
   if (uri === undefined) return undefined;
   const params = paramsStart < end ? parseParamsStrict(text, paramsStart, end) : NO_PARAMS;
   if (params === undefined) return undefined;
-  return displayName === undefined
-    ? { uriText, uri, params: params.size === 0 ? NO_PARAMS : params }
-    : { displayName, uriText, uri, params: params.size === 0 ? NO_PARAMS : params };
+  // displayName present even when undefined: one object shape with or without a display name (see sipUri)
+  return { displayName, uriText, uri, params: params.size === 0 ? NO_PARAMS : params };
 }
 
 /** absoluteURI of a foreign scheme kept opaque (RFC 3261 §25.1 absoluteURI; RFC 4475 §3.3.4). */
@@ -102,5 +101,5 @@ function opaqueUri(text: string): SipUri | undefined {
     const c = text.charCodeAt(i);
     if (c <= 0x20 || c >= 0x7f || c === 0x3c || c === 0x3e || c === 0x22) return undefined;
   }
-  return { scheme, host: "", params: NO_PARAMS };
+  return sipUri(scheme, undefined, undefined, "", undefined, NO_PARAMS, undefined);
 }

@@ -15,7 +15,15 @@ test("sip URI with every component", () => {
 });
 
 test("minimal forms and scheme case", () => {
-  assert.deepEqual(parseUri("sip:example.com"), { scheme: "sip", host: "example.com", params: new Map() });
+  assert.deepEqual(parseUri("sip:example.com"), {
+    scheme: "sip",
+    user: undefined,
+    password: undefined,
+    host: "example.com",
+    port: undefined,
+    params: new Map(),
+    headers: undefined,
+  });
   const s = parseUri("SIPS:bob@192.0.2.4");
   assert.equal(s?.scheme, "sips");
   assert.equal(s?.host, "192.0.2.4");

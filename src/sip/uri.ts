@@ -101,12 +101,7 @@ function parseSipUri(text: string, scheme: "sip" | "sips"): SipUri | undefined {
     headers = text.slice(i + 1);
   }
 
-  const uri: { -readonly [K in keyof SipUri]: SipUri[K] } = { scheme, host: hp.host, params: params ?? NO_PARAMS };
-  if (user !== undefined) uri.user = user;
-  if (password !== undefined) uri.password = password;
-  if (hp.port !== undefined) uri.port = hp.port;
-  if (headers !== undefined) uri.headers = headers;
-  return uri;
+  return sipUri(scheme, user, password, hp.host, hp.port, params ?? NO_PARAMS, headers);
 }
 
 export interface HostPort {
@@ -267,5 +262,21 @@ function parseTelUri(text: string): SipUri | undefined {
     if (!params.has(name)) params.set(name, eq < 0 ? "" : text.slice(eq + 1, j));
     i = j;
   }
-  return { scheme: "tel", user, host: "", params: params ?? NO_PARAMS };
+  return sipUri("tel", user, undefined, "", undefined, params ?? NO_PARAMS, undefined);
+}
+
+/**
+ * A URI record with every field present (undefined when absent) in one order: one V8 object shape for every URI, with
+ * or without user, port or headers, so the code reading them stays monomorphic whatever the peers send.
+ */
+export function sipUri(
+  scheme: SipUri["scheme"],
+  user: string | undefined,
+  password: string | undefined,
+  host: string,
+  port: number | undefined,
+  params: ReadonlyMap<string, string>,
+  headers: string | undefined,
+): SipUri {
+  return { scheme, user, password, host, port, params, headers };
 }

@@ -56,20 +56,21 @@ export function parseVia(text: string): Via | undefined {
   const ttl = params.get("ttl");
   if (ttl !== undefined && (ttl.length > 3 || parseDecimal(ttl, 0, ttl.length, 255) === undefined)) return undefined;
 
-  const via: { -readonly [K in keyof Via]: Via[K] } = {
+  const branch = params.get("branch");
+  // Every field is present, undefined when absent: one object shape for every Via, whatever parameters the peer
+  // sends, so the code reading them stays monomorphic (a Via with rport and one without had two V8 maps, and code
+  // optimised on one was deoptimised by the other).
+  return {
     protocol: `${name.toUpperCase()}/${version}`,
     transport,
     host: hp.host,
+    port: hp.port,
+    branch: branch !== undefined && branch !== "" ? branch : undefined,
+    received: params.get("received"),
+    rport,
     params,
     raw,
   };
-  if (hp.port !== undefined) via.port = hp.port;
-  const branch = params.get("branch");
-  if (branch !== undefined && branch !== "") via.branch = branch;
-  const received = params.get("received");
-  if (received !== undefined) via.received = received;
-  if (rport !== undefined) via.rport = rport;
-  return via;
 }
 
 /** Skips SWS "/" SWS at i; -1 when there is no slash. */
