@@ -115,6 +115,30 @@ function hashFields(event: RequestEvent) {
 }
 
 /** Balancer state kept in this process (the embedded default). */
+/**
+ * The route function in-process over a catalog and a dialog store: the gateway routes with it when no route URL is
+ * set (and falls back to it when the URL fails), and its JIT warm-up routes with it too. Both build it here, so the
+ * ports object and its closures have one V8 shape: a warm-up with ports of its own (another object literal) had
+ * routing code optimised on a map the gateway's first real call did not have, and it was deoptimised then
+ * (`--trace-deopt`, src/gateway/warmup.ts).
+ */
+export function localRoute(o: {
+  readonly catalog: { snapshot(): CatalogSnapshot };
+  readonly dialogs: { load(destinationIds: readonly string[]): Promise<Record<string, Load>> };
+  readonly routable: (destination: DestinationView) => boolean;
+  readonly noRoute: NoRoute;
+}): { readonly ports: RoutePorts; readonly route: (event: RequestEvent) => RouteDecision | Promise<RouteDecision> } {
+  const ports: RoutePorts = {
+    snapshot: () => o.catalog.snapshot(),
+    routable: o.routable,
+    load: (ids) => o.dialogs.load(ids),
+    state: localState(),
+    random: Math.random,
+    noRoute: o.noRoute,
+  };
+  return { ports, route: (event) => decideRoute(event, ports) };
+}
+
 export function localState(): RoutePorts["state"] {
   const states = new Map<string, unknown>();
   return { get: (set) => states.get(set), set: (set, state) => void states.set(set, state) };

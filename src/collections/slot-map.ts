@@ -82,9 +82,13 @@ export class SlotMap<V> {
   }
 
   clear(): void {
-    this.#keys = [];
-    this.#values = [];
-    this.#free = [];
+    // Emptied in place, never replaced: V8 treats a field that is never assigned after construction as constant,
+    // and code optimised on that assumption is thrown away the first time it is assigned. Replacing these arrays
+    // when the gateway's JIT warm-up disposed of its core deoptimised every function that had inlined a lookup
+    // (`marking dependent code ... code dependencies`, --trace-deopt).
+    this.#keys.length = 0;
+    this.#values.length = 0;
+    this.#free.length = 0;
     this.#table.fill(0);
     this.#size = 0;
   }

@@ -8,6 +8,7 @@ import type { TrafficEvidence } from "../health/state.ts";
 import type { IdMint } from "../proxy/ids.ts";
 import { RouteSigner, type Target } from "../proxy/route-token.ts";
 import type { Clock } from "../transaction/clock.ts";
+import { timerSettings } from "../transaction/timers.ts";
 import type { OurAddresses } from "./addresses.ts";
 import type { Counters } from "./counters.ts";
 import type { Logger } from "./log.ts";
@@ -35,7 +36,7 @@ export function buildProxyCore(ports: CorePorts): ProxyCore {
     {
       clock: ports.clock,
       epochNow: Date.now,
-      timers: { t1: config.t1Ms, t2: config.t2Ms, t4: config.t4Ms },
+      timers: timerSettings(config.t1Ms, config.t2Ms, config.t4Ms),
       addresses: ports.addresses,
       ids: ports.ids,
       signer: new RouteSigner(ports.secret),

@@ -8,9 +8,10 @@ import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
 import type { Config } from "../config.ts";
 import { createAdminApp } from "../../functions/admin.ts";
-import { createRouteApp, decideRoute, localState, type RoutePorts } from "../../functions/route.ts";
+import { createRouteApp, localRoute } from "../../functions/route.ts";
+import { headerNames } from "../routing/rules.ts";
 import { createTimersApp, tick } from "../../functions/timers.ts";
-import type { Catalog, CatalogSnapshot } from "../db/catalog.ts";
+import type { Catalog } from "../db/catalog.ts";
 import { SqlCatalog } from "../db/catalog-sql.ts";
 import { seedQuickStart } from "../db/quick-start.ts";
 import type { DestinationView } from "../destination/destination.ts";
@@ -111,15 +112,12 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const byKind = new Map(transports.map((t) => [t.kind, t] as const));
 
   let monitor: HealthMonitor | undefined;
-  const routePorts: RoutePorts = {
-    snapshot: () => catalog.snapshot(),
+  const { ports: routePorts, route: local } = localRoute({
+    catalog,
+    dialogs,
     routable: (destination) => monitor?.effective(destination).routable ?? true,
-    load: (ids) => dialogs.load(ids),
-    state: localState(),
-    random: Math.random,
     noRoute: { status: config.noRouteStatus, reason: config.noRouteStatus === 404 ? "No Route" : statusReason(config.noRouteStatus) },
-  };
-  const local: RouteHandler = (event) => decideRoute(event, routePorts);
+  });
   const route: RouteHandler =
     deps.route ??
     (config.routeUrl
@@ -357,13 +355,3 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   };
 }
 
-/** Header names the routing rules match on (cached per snapshot): only those are copied into request events. */
-const headerNameCache = new WeakMap<object, readonly string[]>();
-function headerNames(snapshot: CatalogSnapshot): readonly string[] {
-  let names = headerNameCache.get(snapshot.rules);
-  if (!names) {
-    names = [...new Set(snapshot.rules.flatMap((rule) => (rule.match.header ? [rule.match.header.name.toLowerCase()] : [])))];
-    headerNameCache.set(snapshot.rules, names);
-  }
-  return names;
-}

@@ -7,7 +7,7 @@ import { join } from "node:path";
 
 const SYNTHETIC = new URL("./synthetic-calls.ts", import.meta.url).href;
 
-test("the datagrams synthetic calls feed the core are Buffers of the kind a UDP socket hands over (same V8 map)", () => {
+test("synthetic calls feed the core Buffers and source addresses of the kind a UDP socket hands over (same V8 maps)", () => {
   const dir = mkdtempSync(join(tmpdir(), "synthetic-map-"));
   try {
     const file = join(dir, "map.mjs");
@@ -17,22 +17,31 @@ test("the datagrams synthetic calls feed the core are Buffers of the kind a UDP 
       import { SyntheticCalls } from ${JSON.stringify(SYNTHETIC)};
       const sameMap = new Function("a", "b", "return %HaveSameMap(a, b)");
       const socket = dgram.createSocket("udp4");
-      const received = await new Promise((resolve) => {
-        socket.on("message", (data) => resolve(data));
+      const [received, rinfo] = await new Promise((resolve) => {
+        socket.on("message", (data, rinfo) => resolve([data, rinfo]));
         socket.bind(0, "127.0.0.1", () => socket.send("x", socket.address().port, "127.0.0.1"));
       });
       socket.close();
       const fed = [];
       const calls = new SyntheticCalls({ host: "127.0.0.1", gateway: 5060, caller: 5062, destinations: [5070] });
-      await calls.batch(1, (data) => fed.push(data));
-      console.log(JSON.stringify({ fed: fed.length, viaSocket: sameMap(fed[0], received), viaBufferFrom: sameMap(Buffer.from("x"), received) }));
+      await calls.batch(1, (data, source) => fed.push({ data, source }));
+      console.log(JSON.stringify({
+        fed: fed.length,
+        viaSocket: sameMap(fed[0].data, received),
+        viaBufferFrom: sameMap(Buffer.from("x"), received),
+        address: sameMap(fed[0].source.address, rinfo.address),
+        addressLiteral: sameMap("127.0.0.1", rinfo.address),
+      }));
     `);
     const out = execFileSync(process.execPath, ["--allow-natives-syntax", "--import", "tsx", file], { encoding: "utf8" });
-    const r = JSON.parse(out.trim().split("\n").at(-1)!) as { fed: number; viaSocket: boolean; viaBufferFrom: boolean };
+    const r = JSON.parse(out.trim().split("\n").at(-1)!) as { fed: number; viaSocket: boolean; viaBufferFrom: boolean; address: boolean; addressLiteral: boolean };
     assert.equal(r.fed, 1, "the batch fed its INVITE");
     // The distinction is real (else this test proves nothing): a Buffer made in JS has another map.
     assert.equal(r.viaBufferFrom, false);
     assert.equal(r.viaSocket, true, "a synthetic datagram has another V8 map than a received one");
+    // Likewise the source address: a string literal is internalised, rinfo.address is not.
+    assert.equal(r.addressLiteral, false);
+    assert.equal(r.address, true, "a synthetic source address has another V8 map than a received one");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

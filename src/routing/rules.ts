@@ -63,3 +63,14 @@ export function selectRule(table: RoutingTable, request: RoutingRequest, noRoute
   }
   return { ok: false, status: noRoute.status, reason: noRoute.reason };
 }
+
+/** Header names the routing rules match on (cached per snapshot): only those are copied into request events. */
+const headerNameCache = new WeakMap<readonly RuleView[], readonly string[]>();
+export function headerNames(table: Pick<RoutingTable, "rules">): readonly string[] {
+  let names = headerNameCache.get(table.rules);
+  if (!names) {
+    names = [...new Set(table.rules.flatMap((rule) => (rule.match.header ? [rule.match.header.name.toLowerCase()] : [])))];
+    headerNameCache.set(table.rules, names);
+  }
+  return names;
+}

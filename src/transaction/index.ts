@@ -8,7 +8,7 @@
  *   uses; `engine.ts` documents their execution model (state first, FIFO callbacks, errors surfaced after).
  * - Left to the TU on purpose: transaction matching (§17.1.3, §17.2.3), building 100 Trying and ACKs, Timer C.
  */
-export { DEFAULT_TIMER_SETTINGS, timerDurations, type TimerDurations, type TimerSettings } from "./timers.ts";
+export { DEFAULT_TIMER_SETTINGS, timerDurations, timerSettings, type TimerDurations, type TimerSettings } from "./timers.ts";
 export { systemClock, type Clock, type TimerHandle } from "./clock.ts";
 export { FakeClock } from "./fake-clock.ts";
 export type { TerminationReason, TimerName, Transition } from "./fsm.ts";

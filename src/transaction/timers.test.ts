@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DEFAULT_TIMER_SETTINGS, timerDurations } from "./timers.ts";
+import { DEFAULT_TIMER_SETTINGS, timerDurations, timerSettings } from "./timers.ts";
 
 describe("timerDurations (RFC 3261 Table 4, RFC 6026)", () => {
   it("has the Table 4 defaults", () => {
@@ -30,5 +30,16 @@ describe("timerDurations (RFC 3261 Table 4, RFC 6026)", () => {
     assert.throws(() => timerDurations({ t1: 500, t2: Number.NaN, t4: 5000 }, false), RangeError);
     assert.throws(() => timerDurations({ t1: 500, t2: 4000, t4: -1 }, false), RangeError);
     assert.throws(() => timerDurations({ t1: 5000, t2: 4000, t4: 5000 }, false), RangeError);
+  });
+});
+
+describe("timerSettings", () => {
+  it("is one record per distinct (T1, T2, T4), so every core of a process shares its durations", () => {
+    const a = timerSettings(500, 4000, 5000);
+    assert.equal(timerSettings(500, 4000, 5000), a);
+    assert.deepEqual(a, { t1: 500, t2: 4000, t4: 5000 });
+    assert.ok(Object.isFrozen(a));
+    assert.notEqual(timerSettings(250, 4000, 5000), a);
+    assert.equal(timerDurations(timerSettings(500, 4000, 5000), false), timerDurations(a, false));
   });
 });

@@ -70,6 +70,22 @@ const TIMER_D_FLOOR_MS = 32_000;
  * @param reliable true for TCP, TLS, SCTP, WS(S): no retransmissions, zero linger in D, I, J, K.
  * @throws RangeError if the settings are not finite, positive, and T2 >= T1.
  */
+/** One frozen settings record per distinct (T1, T2, T4). */
+const canonical = new Map<string, TimerSettings>();
+
+/**
+ * The settings record for these values, the same object for the same values: every proxy core of a process (the
+ * gateway's and its JIT warm-up's) then finds its durations under one key of the memo below. Two records of equal
+ * values made the real core's first transaction miss the memo after the warm-up had only ever hit it, and the
+ * miss deoptimised the transaction constructors (`--trace-deopt`).
+ */
+export function timerSettings(t1: number, t2: number, t4: number): TimerSettings {
+  const key = `${t1}/${t2}/${t4}`;
+  let settings = canonical.get(key);
+  if (!settings) canonical.set(key, (settings = Object.freeze({ t1, t2, t4 })));
+  return settings;
+}
+
 /** Durations per settings object: every transaction of a gateway shares one frozen record instead of its own. */
 const memo = new WeakMap<TimerSettings, { reliable?: TimerDurations; unreliable?: TimerDurations }>();
 
