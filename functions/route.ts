@@ -114,7 +114,6 @@ function hashFields(event: RequestEvent) {
   };
 }
 
-/** Balancer state kept in this process (the embedded default). */
 /**
  * The route function in-process over a catalog and a dialog store: the gateway routes with it when no route URL is
  * set (and falls back to it when the URL fails), and its JIT warm-up routes with it too. Both build it here, so the
@@ -139,6 +138,7 @@ export function localRoute(o: {
   return { ports, route: (event) => decideRoute(event, ports) };
 }
 
+/** Balancer state kept in this process (the embedded default). */
 export function localState(): RoutePorts["state"] {
   const states = new Map<string, unknown>();
   return { get: (set) => states.get(set), set: (set, state) => void states.set(set, state) };

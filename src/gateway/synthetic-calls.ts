@@ -116,7 +116,7 @@ export class SyntheticCalls {
     });
     for (const data of invites) feed(data, from(caller));
     await settle();
-    // destination: 100, 180, 200 (with SDP) to each INVITE
+    // destination: 100 (variant 0), 180, 200 (with SDP) to each INVITE; 200 to each health probe
     const answers = this.#timed(() => [
       ...this.#deliver(calls).filter((d) => d.first.startsWith("INVITE")).flatMap((d) => {
         d.call.uas = d.port;
