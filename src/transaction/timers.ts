@@ -64,12 +64,6 @@ export interface TimerDurations {
 /** Minimum Timer D on unreliable transports: the client cannot know the server's T1 (§17.1.1.2). */
 const TIMER_D_FLOOR_MS = 32_000;
 
-/**
- * Derive every §17 / RFC 6026 timer from the base settings.
- *
- * @param reliable true for TCP, TLS, SCTP, WS(S): no retransmissions, zero linger in D, I, J, K.
- * @throws RangeError if the settings are not finite, positive, and T2 >= T1.
- */
 /** One frozen settings record per distinct (T1, T2, T4). */
 const canonical = new Map<string, TimerSettings>();
 
@@ -89,6 +83,12 @@ export function timerSettings(t1: number, t2: number, t4: number): TimerSettings
 /** Durations per settings object: every transaction of a gateway shares one frozen record instead of its own. */
 const memo = new WeakMap<TimerSettings, { reliable?: TimerDurations; unreliable?: TimerDurations }>();
 
+/**
+ * Derive every §17 / RFC 6026 timer from the base settings.
+ *
+ * @param reliable true for TCP, TLS, SCTP, WS(S): no retransmissions, zero linger in D, I, J, K.
+ * @throws RangeError if the settings are not finite, positive, and T2 >= T1.
+ */
 export function timerDurations(settings: TimerSettings, reliable: boolean): TimerDurations {
   let entry = memo.get(settings);
   if (!entry) memo.set(settings, (entry = {}));
