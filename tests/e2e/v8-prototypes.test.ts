@@ -10,10 +10,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { harness } from "../support/harness.ts";
-import { freePorts } from "../support/ports.ts";
-import { startGateway } from "../support/gateway.ts";
 import { startRedisServer } from "../support/redis-server.ts";
-import { runUac, startUas, summarize } from "../support/sipp.ts";
+import { warmGatewayAfterCalls } from "../support/warm-gateway.ts";
 
 const h = harness("v8-prototypes");
 before(() => h.setup());
@@ -27,34 +25,13 @@ test(
   h.wrap(async () => {
     const redis = await startRedisServer();
     h.defer(() => redis.stop());
-    const [gwPort, httpPort, uasPort, uacPort] = (await freePorts(4)) as [number, number, number, number];
-    const uas = await startUas({ scenario: "uas.xml", port: uasPort, transport: "udp", dir: h.dir, name: "uas" });
-    h.defer(() => uas.stop());
-    const gw = await startGateway({
-      sipPort: gwPort,
-      httpPort,
-      transports: ["udp"],
-      destinations: [`sip:127.0.0.1:${uasPort}`],
-      env: { SWITCHBOARD_REDIS_URL: redis.url },
-      nodeArgs: ["--allow-natives-syntax", "--import", PROBE],
-      dir: h.dir,
-    });
-    h.defer(() => gw.stop());
-    const proc = gw.process!;
-    await proc.waitForLine(/warm-up done/, 30_000);
-
-    const r = await runUac({
-      scenario: "uac.xml",
-      port: uacPort,
-      transport: "udp",
-      dir: h.dir,
-      name: "uac",
-      target: { host: "127.0.0.1", port: gwPort },
+    const gw = await warmGatewayAfterCalls(h, {
       calls: CALLS,
       rate: 20,
-      timeoutS: 30,
+      nodeArgs: ["--allow-natives-syntax", "--import", PROBE],
+      env: { SWITCHBOARD_REDIS_URL: redis.url },
     });
-    assert.equal(r.stats?.successful, CALLS, `calls through the gateway\n${summarize("uac", r)}\n${gw.logTail(2000)}`);
+    const proc = gw.process!;
 
     const line = proc.waitForLine(/^prototype-probe /, 5000);
     assert.ok(proc.signal("SIGUSR2"), "the gateway is running");
