@@ -1,18 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { runNativesScript } from "../testing/natives-script.ts";
 
 const SYNTHETIC = new URL("./synthetic-calls.ts", import.meta.url).href;
 
 test("synthetic calls feed the core Buffers and source addresses of the kind a UDP socket hands over (same V8 maps)", () => {
-  const dir = mkdtempSync(join(tmpdir(), "synthetic-map-"));
-  try {
-    const file = join(dir, "map.mjs");
-    // One real datagram over loopback, then the first message of a synthetic batch, compared by V8 map.
-    writeFileSync(file, `
+  // One real datagram over loopback, then the first message of a synthetic batch, compared by V8 map.
+  const r = runNativesScript<{ fed: number; viaSocket: boolean; viaBufferFrom: boolean; address: boolean; addressLiteral: boolean }>(
+    "synthetic-map",
+    `
       import dgram from "node:dgram";
       import { SyntheticCalls } from ${JSON.stringify(SYNTHETIC)};
       const sameMap = new Function("a", "b", "return %HaveSameMap(a, b)");
@@ -32,17 +28,13 @@ test("synthetic calls feed the core Buffers and source addresses of the kind a U
         address: sameMap(fed[0].source.address, rinfo.address),
         addressLiteral: sameMap("127.0.0.1", rinfo.address),
       }));
-    `);
-    const out = execFileSync(process.execPath, ["--allow-natives-syntax", "--import", "tsx", file], { encoding: "utf8" });
-    const r = JSON.parse(out.trim().split("\n").at(-1)!) as { fed: number; viaSocket: boolean; viaBufferFrom: boolean; address: boolean; addressLiteral: boolean };
-    assert.equal(r.fed, 1, "the batch fed its INVITE");
-    // The distinction is real (else this test proves nothing): a Buffer made in JS has another map.
-    assert.equal(r.viaBufferFrom, false);
-    assert.equal(r.viaSocket, true, "a synthetic datagram has another V8 map than a received one");
-    // Likewise the source address: a string literal is internalised, rinfo.address is not.
-    assert.equal(r.addressLiteral, false);
-    assert.equal(r.address, true, "a synthetic source address has another V8 map than a received one");
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+    `,
+  );
+  assert.equal(r.fed, 1, "the batch fed its INVITE");
+  // The distinction is real (else this test proves nothing): a Buffer made in JS has another map.
+  assert.equal(r.viaBufferFrom, false);
+  assert.equal(r.viaSocket, true, "a synthetic datagram has another V8 map than a received one");
+  // Likewise the source address: a string literal is internalised, rinfo.address is not.
+  assert.equal(r.addressLiteral, false);
+  assert.equal(r.address, true, "a synthetic source address has another V8 map than a received one");
 });

@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runNativesScript } from "../testing/natives-script.ts";
 import {
   GATEWAY_HEAP_FLAGS,
   GATEWAY_V8_FLAGS,
@@ -66,11 +67,10 @@ test("the gateway's V8 flags take effect when set at run time: surviving objects
 });
 
 test("restoreFastPrototypes gives the builtin prototypes that subclassing left in dictionary mode their fast layout back", () => {
-  const dir = mkdtempSync(join(tmpdir(), "v8-prototypes-"));
-  try {
-    const file = join(dir, "subclass.mjs");
-    // What ioredis 6 does on load (class VerbatimString extends String), for every builtin the hot path uses.
-    writeFileSync(file, `
+  // What ioredis 6 does on load (class VerbatimString extends String), for every builtin the hot path uses.
+  const { before, after } = runNativesScript<Record<string, Record<string, boolean>>>(
+    "v8-prototypes",
+    `
       import { restoreFastPrototypes } from ${JSON.stringify(V8_TUNING)};
       const fast = new Function("o", "return %HasFastProperties(o)");
       const prototypes = { String, Array, Object, Function, Map, Set, Number, Promise, Uint8Array };
@@ -80,15 +80,11 @@ test("restoreFastPrototypes gives the builtin prototypes that subclassing left i
       const before = state();
       restoreFastPrototypes();
       console.log(JSON.stringify({ subclasses: subclasses.length, before, after: state() }));
-    `);
-    const out = execFileSync(process.execPath, ["--allow-natives-syntax", "--import", "tsx", file], { encoding: "utf8" });
-    const { before, after } = JSON.parse(out.trim().split("\n").at(-1)!) as Record<string, Record<string, boolean>>;
-    // The slow state is real (else this test proves nothing): a subclassed String.prototype is in dictionary mode.
-    assert.equal(before!.String, false, `String.prototype after subclassing: ${JSON.stringify(before)}`);
-    for (const [name, isFast] of Object.entries(after!)) assert.equal(isFast, true, `${name}.prototype still in dictionary mode`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+    `,
+  );
+  // The slow state is real (else this test proves nothing): a subclassed String.prototype is in dictionary mode.
+  assert.equal(before!.String, false, `String.prototype after subclassing: ${JSON.stringify(before)}`);
+  for (const [name, isFast] of Object.entries(after!)) assert.equal(isFast, true, `${name}.prototype still in dictionary mode`);
 });
 
 /** The young generation's size a fresh `node` reports, started with `flags`. */

@@ -52,8 +52,8 @@ export async function warmUpUdp(options: { readonly datagrams: number; readonly 
         if (sent % 2 === 0) sender.send("127.0.0.1", to, sipSized(sent));
         else sender.send("127.0.0.1", to, sipSized(sent), ignore);
       }
-      if (returned < until && !(await back)) break;
-      waiting = undefined;
+      // true once the round is back (the receive handler resolves it), false if it does not come back in time
+      if (!(await back)) break;
     }
   } finally {
     await Promise.all([sender.close(), echo.close()]);

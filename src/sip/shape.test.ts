@@ -1,19 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { runNativesScript } from "../testing/natives-script.ts";
 
 const module = (name: string) => JSON.stringify(new URL(`./${name}`, import.meta.url).href);
 
 // The parser's records carry every field, undefined when absent, so that V8 gives them one map whatever the peer
 // sent: code optimised on one peer's messages is not deoptimised by another's (uri.ts, via.ts, name-addr.ts).
 test("parsed URIs, Vias and name-addrs have one V8 map whatever fields the text has", () => {
-  const dir = mkdtempSync(join(tmpdir(), "sip-shape-"));
-  try {
-    const file = join(dir, "shape.mjs");
-    writeFileSync(file, `
+  const r = runNativesScript<Record<string, boolean>>(
+    "sip-shape",
+    `
       import { parseUri } from ${module("uri.ts")};
       import { parseVia } from ${module("via.ts")};
       import { parseNameAddr } from ${module("name-addr.ts")};
@@ -30,14 +26,10 @@ test("parsed URIs, Vias and name-addrs have one V8 map whatever fields the text 
         nameAddrs: all(["<sip:a@example.com>;tag=1", '"Alice" <sip:alice@example.com>', "sip:b@example.com", "Bob <sip:bob@example.com:5060>"].map((t) => parseNameAddr(t))),
         control: sameMap({ a: 1 }, { a: 1, b: 2 }),
       }));
-    `);
-    const out = execFileSync(process.execPath, ["--allow-natives-syntax", "--import", "tsx", file], { encoding: "utf8" });
-    const r = JSON.parse(out.trim().split("\n").at(-1)!) as Record<string, boolean>;
-    assert.equal(r.control, false, "objects with other fields have other maps (else this test proves nothing)");
-    assert.equal(r.uris, true, "URIs with and without user, password, port, parameters, headers");
-    assert.equal(r.vias, true, "Vias with and without port, branch, received, rport");
-    assert.equal(r.nameAddrs, true, "name-addrs with and without display name");
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+    `,
+  );
+  assert.equal(r.control, false, "objects with other fields have other maps (else this test proves nothing)");
+  assert.equal(r.uris, true, "URIs with and without user, password, port, parameters, headers");
+  assert.equal(r.vias, true, "Vias with and without port, branch, received, rport");
+  assert.equal(r.nameAddrs, true, "name-addrs with and without display name");
 });
