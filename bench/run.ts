@@ -48,6 +48,7 @@ import { holdSeconds, runHold, type HoldResult } from "./lib/hold.ts";
 import { writeReport, summarize, type BenchRun, type SystemStatus } from "./lib/report.ts";
 import { machineInfo, sysctl } from "./lib/procfs.ts";
 import { fmt } from "./lib/stats.ts";
+import { Pauser, type Pausable } from "./lib/pause.ts";
 
 const BENCH_DIR = fileURLToPath(new URL("./", import.meta.url));
 const REPO = fileURLToPath(new URL("../", import.meta.url));
@@ -215,6 +216,17 @@ async function main(): Promise<number> {
   };
   const statuses = new Map<SystemName, SystemStatus>();
   const running = new Map<SystemName, System>();
+  // While one system runs a step, the others are held still (bench/lib/pause.ts says why); 1.5 s after letting a system
+  // go, the timers that came due meanwhile have run.
+  const pauser = new Pauser<SystemName>(1500);
+  const pausable = (name: SystemName): Pausable<SystemName> => ({
+    name,
+    pids: async () => {
+      const sys = running.get(name);
+      const own = sys ? [...(await sys.pids()), ...(await sys.storePids())] : [];
+      return [...own, ...peersOf(name).uas.map((u) => u.proc.pid)];
+    },
+  });
   const verification: StepResult[] = [];
   const steps: StepResult[] = [];
   const direct: StepResult[] = [];
@@ -250,6 +262,7 @@ async function main(): Promise<number> {
 
   const stopSignal = (sig: NodeJS.Signals): void => {
     log(`${sig}: stopping everything`);
+    void pauser.resumeAll();
     void stopAll(2000).then(() => process.exit(130));
   };
   process.once("SIGINT", stopSignal);
@@ -317,6 +330,7 @@ async function main(): Promise<number> {
         const sys = running.get(name) as System;
         log(`step ${i + 1}/${o.rates.length}: ${LABELS[name]} @ ${fmt(rate)} calls/s for ${o.durationS} s`);
         const stepCtx = { workDir, system: sys, ...peersOf(name), log, deadline, quietWaitMs, capture: o.capture, keepCapture: o.keep };
+        await pauser.only(pausable(name), [...running.keys()].map(pausable));
         await waitLeftovers(name);
         let r = await runStep({ target: name, rate, durationS: o.durationS, attempt: 1 }, { ...stepCtx, index: index++ });
         steps.push(r);
@@ -340,6 +354,7 @@ async function main(): Promise<number> {
       if (stoppedEarly) break;
     }
 
+    await pauser.resumeAll();
     for (const [name, sys] of running) {
       await sys.stop();
       running.delete(name);
@@ -389,6 +404,7 @@ async function main(): Promise<number> {
       }
     }
   } finally {
+    await pauser.resumeAll();
     for (const sys of running.values()) await sys.stop().catch(() => undefined);
     for (const p of peers.values()) for (const u of p.uas) await u.stop().catch(() => undefined);
     await stopAll(3000);
