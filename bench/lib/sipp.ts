@@ -146,7 +146,14 @@ export class Uas {
 }
 
 export async function startUas(o: Common & { lifetimeS: number }): Promise<Uas> {
-  const args = [...commonArgs(o, "uas.xml"), "-timeout", `${Math.ceil(o.lifetimeS)}s`];
+  const args = [
+    ...commonArgs(o, "uas.xml"),
+    "-timeout", `${Math.ceil(o.lifetimeS)}s`,
+    // The harness holds a system's destinations still (SIGSTOP) while other systems run their steps (pause.ts): each
+    // pause trips sipp's watchdog (a main loop late by more than 3 s), and after 10 trips sipp quits as overloaded.
+    "-watchdog_major_maxtriggers", "1000000",
+    "-watchdog_minor_maxtriggers", "1000000",
+  ];
   const proc = startProcess("sipp", args, { name: o.name, cwd: o.dir, maxLifetimeMs: o.lifetimeS * 1000 + 10_000 });
   await waitUntil(
     `${o.name} (sipp pid ${proc.pid}) to bind udp:${o.port}`,
