@@ -262,7 +262,7 @@ async function main(): Promise<number> {
 
   const stopSignal = (sig: NodeJS.Signals): void => {
     log(`${sig}: stopping everything`);
-    void pauser.resumeAll();
+    pauser.resumeAll();
     void stopAll(2000).then(() => process.exit(130));
   };
   process.once("SIGINT", stopSignal);
@@ -354,7 +354,7 @@ async function main(): Promise<number> {
       if (stoppedEarly) break;
     }
 
-    await pauser.resumeAll();
+    pauser.resumeAll();
     for (const [name, sys] of running) {
       await sys.stop();
       running.delete(name);
@@ -404,7 +404,7 @@ async function main(): Promise<number> {
       }
     }
   } finally {
-    await pauser.resumeAll();
+    pauser.resumeAll();
     for (const sys of running.values()) await sys.stop().catch(() => undefined);
     for (const p of peers.values()) for (const u of p.uas) await u.stop().catch(() => undefined);
     await stopAll(3000);

@@ -53,11 +53,11 @@ export class Pauser<N extends string> {
       if (sys.name === current.name || this.#held.has(sys.name)) continue;
       this.#held.set(sys.name, signalAll(await sys.pids(), "SIGSTOP"));
     }
-    if (await this.resume(current.name)) await sleep(this.settleMs);
+    if (this.resume(current.name)) await sleep(this.settleMs);
   }
 
   /** Lets one system go; true when it was held. Destinations first, then the balancer, so queued probes find them up. */
-  async resume(name: N): Promise<boolean> {
+  resume(name: N): boolean {
     const pids = this.#held.get(name);
     if (pids === undefined) return false;
     this.#held.delete(name);
@@ -65,7 +65,7 @@ export class Pauser<N extends string> {
     return true;
   }
 
-  async resumeAll(): Promise<void> {
-    for (const name of [...this.#held.keys()]) await this.resume(name);
+  resumeAll(): void {
+    for (const name of [...this.#held.keys()]) this.resume(name);
   }
 }
