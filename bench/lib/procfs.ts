@@ -51,6 +51,11 @@ async function statOf(pid: number): Promise<StatFields | undefined> {
   return { ppid, ticks: utime + stime };
 }
 
+/** The command name of a process (/proc/PID/comm); undefined when it is gone. */
+export async function commOf(pid: number): Promise<string | undefined> {
+  return (await text(`/proc/${pid}/comm`))?.trim();
+}
+
 /** `pid` and all its descendants that are alive now (scan of /proc). */
 export async function processTree(pid: number): Promise<number[]> {
   const parents = new Map<number, number[]>();

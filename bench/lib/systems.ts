@@ -23,13 +23,14 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
 import { startProcess, waitUntil, type ManagedProcess } from "../../tests/support/process.ts";
 import { freePorts, isBound } from "../../tests/support/ports.ts";
 import { REPO_ROOT } from "../../tests/support/gateway.ts";
 import { GATEWAY_HEAP_FLAGS } from "../../src/gateway/v8-tuning.ts";
 import { startRedisServer, type RedisServer } from "../../tests/support/redis-server.ts";
 import { RespClient } from "../../tests/support/redis-resp.ts";
-import { processTree } from "./procfs.ts";
+import { commOf, processTree } from "./procfs.ts";
 
 export const KAMAILIO_CFG = fileURLToPath(new URL("../kamailio.cfg", import.meta.url));
 const INSPECTOR_GC = fileURLToPath(new URL("./inspector-gc.mjs", import.meta.url));
@@ -140,8 +141,30 @@ class KamailioSystem implements System {
   tail(): string {
     return this.proc.tail(3000);
   }
+  /**
+   * Kamailio's main process keeps one signal at a time and drops any other that comes before its loop has handled it
+   * (`sig_usr` in main.c: "previous sig. not processed yet, ignoring"). Each worker let go after a pause
+   * (bench/lib/pause.ts) sends it a SIGCHLD, so a SIGTERM right behind those can be lost: the main process was then
+   * killed after the grace time, its workers, never told, kept its output pipes open, and the harness waited for
+   * them (a CI smoke run hung so for 258 s; 1 of 2 smoke runs here). So the SIGTERM is repeated each second until
+   * the main process goes, and whatever is left of its tree after 8 s is killed.
+   */
   async stop(): Promise<void> {
-    await this.proc.stop("SIGTERM", 8000);
+    const tree = await this.pids();
+    for (let i = 0; i < 8 && this.proc.running; i++) {
+      this.proc.signal("SIGTERM");
+      await Promise.race([this.proc.exited, sleep(1000)]);
+    }
+    if (!this.proc.running) return;
+    for (const pid of tree) {
+      if ((await commOf(pid)) !== "kamailio") continue; // gone, or the PID is someone else's now
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone meanwhile
+      }
+    }
+    await this.proc.stop("SIGKILL");
   }
 }
 

@@ -55,10 +55,14 @@ test("applyGatewayV8Flags sets every gateway flag and reports them; a runtime th
 test("the gateway's V8 flags take effect when set at run time: surviving objects go through the young generation", () => {
   const dir = mkdtempSync(join(tmpdir(), "v8-tuning-"));
   try {
-    const untuned = minorGcs(dir, []);
-    const tuned = minorGcs(dir, GATEWAY_V8_FLAGS);
     // Pretenured, the surviving objects skip the young generation: about half the minor GCs (15 against 29 here).
-    // Were the flags ignored, both counts would be the same.
+    // Were the flags ignored, both counts would be the same. V8 decides to pretenure from feedback its concurrent
+    // work gathers, so an untuned process under the suite's parallel load now and then decides late (29 once, in a
+    // full run): the fewest of three runs each side is what V8 does when it gets to decide, and with the flags it
+    // never may.
+    const fewest = (flags: readonly string[]): number => Math.min(...[0, 1, 2].map(() => minorGcs(dir, flags)));
+    const untuned = fewest([]);
+    const tuned = fewest(GATEWAY_V8_FLAGS);
     assert.ok(untuned > 0, "the workload causes minor GCs");
     assert.ok(tuned > untuned * 1.4, `minor GCs with the flags ${tuned}, without ${untuned}`);
   } finally {

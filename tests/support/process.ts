@@ -29,6 +29,9 @@ type LineListener = (line: string, stream: "stdout" | "stderr") => void;
 
 const registry = new Set<ManagedProcess>();
 
+/** How long after a child's exit its output pipes may stay open (a descendant writing its last lines). */
+const STDIO_AFTER_EXIT_MS = 5000;
+
 export class ManagedProcess {
   readonly name: string;
   readonly pid: number;
@@ -72,6 +75,18 @@ export class ManagedProcess {
       this.child.once("close", (code, signal) => {
         if (this.exitStatus === undefined) this.exitStatus = { code, signal };
         resolve(this.exitStatus);
+      });
+      // 'close' waits for the output pipes too, and a descendant that outlives the child holds them open (Kamailio's
+      // workers when its main process was killed before it told them, see KamailioSystem.stop): past
+      // STDIO_AFTER_EXIT_MS the pipes are closed on our side, so 'close' still comes and nothing waits forever.
+      this.child.once("exit", () => {
+        const timer = setTimeout(() => {
+          if (this.exitStatus !== undefined) return;
+          this.appendText("stderr", `[the output pipes were still held open ${STDIO_AFTER_EXIT_MS} ms after exit, by a descendant: closed]\n`);
+          this.child.stdout?.destroy();
+          this.child.stderr?.destroy();
+        }, STDIO_AFTER_EXIT_MS);
+        timer.unref();
       });
     });
     void this.exited.then(() => {
